@@ -1,0 +1,1 @@
+tgb_add_bench(bench_aes bench_aes.c)

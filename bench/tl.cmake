@@ -1,0 +1,1 @@
+tgb_add_bench(bench_tl bench_tl.c)

@@ -1,0 +1,1 @@
+tgb_add_test(test_crypto test_crypto.c)

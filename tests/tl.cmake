@@ -1,0 +1,1 @@
+tgb_add_test(test_tl test_tl.c)
