@@ -20,3 +20,8 @@ add_test(NAME exports
 add_test(NAME install_consumers
   COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/check_install.sh ${CMAKE_SOURCE_DIR} ${CMAKE_BINARY_DIR})
 set_tests_properties(header_c11 exports install_consumers PROPERTIES LABELS build)
+
+# A missing dependency stops configuration and names its Debian package.
+add_test(NAME missing_dependency
+  COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/check_missing_dep.sh ${CMAKE_SOURCE_DIR})
+set_tests_properties(missing_dependency PROPERTIES LABELS build)
