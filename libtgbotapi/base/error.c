@@ -16,6 +16,10 @@ static const struct error_info errors[] = {
     {TGB_ERR_INVALID, "TGB_ERR_INVALID", "invalid argument", 0},
     {TGB_ERR_LIMIT, "TGB_ERR_LIMIT", "size limit exceeded", 0},
     {TGB_ERR_STATE, "TGB_ERR_STATE", "call not allowed in the current state", 0},
+    {TGB_ERR_CANCELLED, "TGB_ERR_CANCELLED", "request cancelled", 0},
+    {TGB_ERR_CLOSED, "TGB_ERR_CLOSED", "destroyed with the request pending", 0},
+    {TGB_ERR_TIMEOUT, "TGB_ERR_TIMEOUT", "no answer before the deadline", 0},
+    {TGB_ERR_REENTRANT, "TGB_ERR_REENTRANT", "call not allowed from this object's callback", 0},
     {TGB_ERR_TL_TRUNCATED, "TGB_ERR_TL_TRUNCATED", "TL data ends before the object does", 0},
     {TGB_ERR_TL_UNKNOWN_ID, "TGB_ERR_TL_UNKNOWN_ID", "unknown TL constructor id", 0},
     {TGB_ERR_TL_WRONG_TYPE, "TGB_ERR_TL_WRONG_TYPE", "TL constructor of the wrong type", 0},
@@ -31,6 +35,10 @@ static const struct error_info errors[] = {
     {TGB_ERR_PQ, "TGB_ERR_PQ", "pq cannot be factored", 0},
     {TGB_ERR_RANDOM, "TGB_ERR_RANDOM", "random source failed", 0},
     {TGB_ERR_INTEGRITY, "TGB_ERR_INTEGRITY", "integrity check failed", 0},
+    {TGB_ERR_TRANSPORT, "TGB_ERR_TRANSPORT", "transport framing broken by the peer", 0},
+    {TGB_ERR_PROTOCOL, "TGB_ERR_PROTOCOL", "MTProto broken by the peer", 0},
+    {TGB_ERR_AUTH_KEY, "TGB_ERR_AUTH_KEY", "the server does not know the auth key", 0},
+    {TGB_ERR_UNSUPPORTED, "TGB_ERR_UNSUPPORTED", "not supported", 0},
 };
 
 static const struct error_info *find(int code)

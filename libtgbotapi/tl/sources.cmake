@@ -36,3 +36,6 @@ set(TGB_TL_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/tl_print.c
   ${TGB_TL_GEN}/tl_api.c
   ${TGB_TL_LAYER_SOURCES})
+
+# the older-layer transcoder lists its sources here
+include(${CMAKE_CURRENT_LIST_DIR}/transcode.cmake)

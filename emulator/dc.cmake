@@ -1,0 +1,1 @@
+# emulator/dc: list(APPEND TGEMU_SOURCES ${CMAKE_CURRENT_LIST_DIR}/...)

@@ -1,0 +1,1 @@
+# emulator/session_server: list(APPEND TGEMU_SOURCES ${CMAKE_CURRENT_LIST_DIR}/...)

@@ -1,0 +1,1 @@
+# mtproto/handshake: list sources with list(APPEND TGB_MTPROTO_SOURCES ...)

@@ -1,0 +1,1 @@
+# mtproto/session: list sources with list(APPEND TGB_MTPROTO_SOURCES ...)

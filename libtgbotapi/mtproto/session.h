@@ -1,0 +1,122 @@
+/*
+ * The client side of an MTProto 2.0 session with an auth key, sans-I/O
+ * (https://core.telegram.org/mtproto/description, /mtproto/service_messages,
+ * /mtproto/service_messages_about_messages).
+ *
+ * It turns requests into encrypted messages and encrypted messages into answers and
+ * updates. It does not know about connections beyond "a packet goes out",
+ * "a packet came in" and "the connection was lost"; net/ moves packets through a framer.
+ *
+ * What it takes care of:
+ * - msg_id from the server-synced clock, strictly increasing; seqno (content messages
+ *   odd and counted, service messages even); session_id random per session.
+ * - Salts: the current one; bad_server_salt (48) takes the new salt and resends;
+ *   get_future_salts asked ahead of the salt's expiry; new_session_created takes its
+ *   salt and tells the owner (updates may have been missed).
+ * - bad_msg_notification: 16/17 (msg_id too low/high) resync the clock and resend with a
+ *   new msg_id; 32/33 (seqno too low/high) resend with a corrected seqno; 18/19/20/34/
+ *   35/48/64 as the docs say.
+ * - msgs_ack both ways: acks the server's content messages (batched, in the next packet
+ *   or on a short timer); a request acknowledged by the server is not resent on
+ *   reconnect but still waits for its answer (msgs_state_req asks after a while).
+ * - Containers (msg_container) both ways: several messages per packet when several are
+ *   waiting; answers inside containers; rpc_result naming an inner msg_id.
+ * - gzip_packed both ways: large requests are packed when it helps; packed answers and
+ *   updates are unpacked (with a size cap).
+ * - rpc_result / rpc_error routed to the request by req_msg_id, exactly once.
+ * - Resend: on reconnect everything sent but neither answered nor acknowledged is sent
+ *   again, same msg_id while the server can still accept it, else a new one.
+ * - msg_detailed_info / msg_new_detailed_info acked (and the answer asked for with
+ *   msg_resend_req if it never arrives); msgs_state_info answered; destroy_session.
+ * - Keepalive: ping_delay_disconnect every ping_interval while connected; no pong within
+ *   the interval means the connection is dead (the `dead` callback).
+ * - The first request of each new session is wrapped in the init prefix
+ *   (invokeWithLayer + initConnection, as Telegram requires).
+ */
+#ifndef TGB_MTPROTO_SESSION_H
+#define TGB_MTPROTO_SESSION_H
+
+#include "base/buf.h"
+#include "crypto/crypto.h"
+#include "mtproto/message.h"
+
+#include <tgbotapi/tgbotapi.h>
+
+typedef struct tgb_mtp_session tgb_mtp_session;
+
+typedef struct tgb_mtp_callbacks {
+    /**
+     * The answer to request `token` (result or rpc_error, never an `error`): exactly once
+     * per request that was not forgotten.
+     */
+    void (*answer)(void *user_data, uint64_t token, const tgb_rpc_answer *answer);
+    /** Unsolicited content (an Updates object), TL bytes borrowed for the call. */
+    void (*update)(void *user_data, const uint8_t *tl, size_t len);
+    /** The server started a new session for us (new_session_created). Optional. */
+    void (*session_created)(void *user_data);
+    /** There is something to send: call tgb_mtp_session_pull(). Optional. */
+    void (*want_write)(void *user_data);
+    /** The connection looks dead (no pong): drop it and reconnect. Optional. */
+    void (*dead)(void *user_data);
+    /** A log line, as tgb_session_callbacks.log. Optional. */
+    void (*log)(void *user_data, int level, const char *line);
+} tgb_mtp_callbacks;
+
+typedef struct tgb_mtp_config {
+    const uint8_t *auth_key;     /* 256 bytes, copied */
+    int64_t server_salt;         /* from the handshake or persisted */
+    int64_t time_offset_us;      /* server time - local time */
+    const tgb_random *rnd;       /* session_id, padding, ping ids; NULL = OpenSSL; borrowed */
+    const uint8_t *init_prefix;  /* bytes put before the first request of every new
+                                    session: invokeWithLayer#da9b0d0d layer,
+                                    initConnection#c1cd5ea9 fields, up to its query;
+                                    copied; may be empty */
+    size_t init_prefix_len;
+    int ping_interval;           /* seconds; 0 = no pings */
+} tgb_mtp_config;
+
+int tgb_mtp_session_new(tgb_mtp_session **out, const tgb_mtp_config *config,
+                        const tgb_mtp_callbacks *callbacks, void *user_data, tgb_time now);
+
+/** Frees the session without calling any callback. NULL-safe. */
+void tgb_mtp_session_del(tgb_mtp_session *s);
+
+/** Queues a request (a serialised TL function, copied) named `token`. */
+int tgb_mtp_session_send(tgb_mtp_session *s, uint64_t token, const uint8_t *query, size_t len,
+                         tgb_time now);
+
+/**
+ * Forgets request `token`: its answer callback will not run; if it was not sent yet it
+ * never will be. TGB_ERR_INVALID if unknown.
+ */
+int tgb_mtp_session_forget(tgb_mtp_session *s, uint64_t token);
+
+/**
+ * Appends the next encrypted packet to send (auth_key_id + msg_key + ciphertext) to
+ * `out`: returns 1, or 0 if nothing is waiting. Call until it returns 0.
+ */
+int tgb_mtp_session_pull(tgb_mtp_session *s, tgb_time now, tgb_buf *out);
+
+/**
+ * Handles one received encrypted packet. Packets that fail to decrypt or check
+ * (wrong auth_key_id, msg_key, length, session_id, a msg_id of the wrong parity) are
+ * dropped with TGB_ERR_INTEGRITY or TGB_ERR_PROTOCOL; the session stays usable.
+ */
+int tgb_mtp_session_recv(tgb_mtp_session *s, const uint8_t *packet, size_t len, tgb_time now);
+
+/** The connection is gone; unacknowledged messages will be resent on the next. */
+void tgb_mtp_session_connection_lost(tgb_mtp_session *s, tgb_time now);
+
+/** A new connection is up (pings start, resends become due). */
+void tgb_mtp_session_connection_ready(tgb_mtp_session *s, tgb_time now);
+
+/** The server salt in use (for persistence). */
+int64_t tgb_mtp_session_salt(const tgb_mtp_session *s);
+
+/** When tgb_mtp_session_timeout() should next run; TGB_TIME_NEVER if not. */
+tgb_time tgb_mtp_session_next_timeout(const tgb_mtp_session *s);
+
+/** Runs due timers: acks, pings, future salts, state requests. */
+int tgb_mtp_session_timeout(tgb_mtp_session *s, tgb_time now);
+
+#endif

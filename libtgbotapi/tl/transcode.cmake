@@ -1,0 +1,1 @@
+# tl/tl_transcode: list(APPEND TGB_TL_SOURCES ...)
