@@ -1,1 +1,2 @@
-# emulator/session_server: list(APPEND TGEMU_SOURCES ${CMAKE_CURRENT_LIST_DIR}/...)
+# emulator/session_server: the server side of MTProto 2.0 sessions.
+list(APPEND TGEMU_SOURCES ${CMAKE_CURRENT_LIST_DIR}/session_server.c)

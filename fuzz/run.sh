@@ -1,6 +1,7 @@
 #!/bin/sh
 # Builds the fuzz targets with clang + libFuzzer + ASan/UBSan and runs each for a while.
-#   fuzz/run.sh [SECONDS_PER_TARGET] [TARGET...]     (default 60 s, every target)
+#   fuzz/run.sh [SECONDS_PER_TARGET] [TARGET...]     (default 60 s, every target:
+#   one per directory in fuzz/corpus/)
 # New inputs go to build-fuzz/corpus/<target>/ (the committed seeds are read, not
 # written). A crash stops the run with the reproducer's path; add it to
 # fuzz/corpus/<target>/ with the fix so ctest replays it from then on.
@@ -8,7 +9,8 @@ set -eu
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
 [ $# -gt 0 ] && shift
-targets=${*:-"tl_decode"}
+# every target that has a corpus directory, unless named
+targets=${*:-$(ls fuzz/corpus)}
 
 cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DTGB_FUZZ=ON \
     -DTGB_SANITIZE=address,undefined -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null

@@ -7,8 +7,9 @@ set -eu
 # build and library dependencies
 PACKAGES="build-essential cmake pkg-config libssl-dev zlib1g-dev libsqlite3-dev
 libjansson-dev libmicrohttpd-dev libcurl4-openssl-dev"
-# tests: clang + its runtime for libFuzzer and sanitizer builds
-PACKAGES="$PACKAGES clang libclang-rt-14-dev"
+# tests: clang + its runtime for libFuzzer and sanitizer builds; Telethon (an MTProto
+# client nobody here wrote) against the emulator, run by Debian's /usr/bin/python3
+PACKAGES="$PACKAGES clang libclang-rt-14-dev python3-telethon"
 
 missing=""
 for p in $PACKAGES; do

@@ -24,7 +24,7 @@ step "build (clang, address + undefined sanitizers)"
 cmake -S . -B build-asan -DCMAKE_C_COMPILER=clang -DTGB_SANITIZE=address,undefined \
     -DCMAKE_BUILD_TYPE=Debug >/dev/null
 cmake --build build-asan -j"$jobs"
-ctest --test-dir build-asan --output-on-failure -j"$jobs" -L 'unit|fuzz'
+ctest --test-dir build-asan --output-on-failure -j"$jobs" -L 'unit|fuzz|interop'
 
 step "fuzzing (libFuzzer, ${TGB_FUZZ_SECONDS:-20} s per target)"
 fuzz/run.sh "${TGB_FUZZ_SECONDS:-20}"

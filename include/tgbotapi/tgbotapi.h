@@ -57,10 +57,10 @@ typedef enum tgb_error {
     TGB_OK = 0,
 
     /* General. */
-    TGB_ERR_NOMEM = -1,   /**< an allocation failed (fatal) */
-    TGB_ERR_INVALID = -2, /**< an argument is out of its documented range */
-    TGB_ERR_LIMIT = -3,   /**< input would grow a buffer past its cap */
-    TGB_ERR_STATE = -4,   /**< the call is not legal in the object's current state */
+    TGB_ERR_NOMEM = -1,     /**< an allocation failed (fatal) */
+    TGB_ERR_INVALID = -2,   /**< an argument is out of its documented range */
+    TGB_ERR_LIMIT = -3,     /**< input would grow a buffer past its cap */
+    TGB_ERR_STATE = -4,     /**< the call is not legal in the object's current state */
     TGB_ERR_CANCELLED = -5, /**< the request was cancelled by its caller */
     TGB_ERR_CLOSED = -6,    /**< the object was destroyed with the request pending */
     TGB_ERR_TIMEOUT = -7,   /**< no answer within the request's deadline */
@@ -283,8 +283,7 @@ TGB_API void tgb_session_settings_default(tgb_session_settings *s);
  * required callback), TGB_ERR_NOMEM.
  */
 TGB_API int tgb_session_new(tgb_session **out, const tgb_session_settings *settings,
-                            const tgb_session_callbacks *callbacks, void *user_data,
-                            tgb_time now);
+                            const tgb_session_callbacks *callbacks, void *user_data, tgb_time now);
 
 /**
  * Destroys a session: closes its connection (`close`) and completes every pending
@@ -338,6 +337,65 @@ TGB_API int tgb_session_call(tgb_session *s, const uint8_t *query, size_t len,
  * may still execute it if it was sent). TGB_ERR_INVALID if `call_id` is not pending.
  */
 TGB_API int tgb_session_cancel(tgb_session *s, uint64_t call_id);
+
+/* ====================================================================== runtime */
+
+/**
+ * The default host: a thread running an epoll loop that owns the sockets and timers of
+ * the sessions opened on it. Every function in this section may be called from any
+ * thread; callbacks of sessions opened on the runtime run on the runtime's thread.
+ * An application with its own event loop drives tgb_session directly instead.
+ */
+typedef struct tgb_runtime tgb_runtime;
+
+/** A session opened on a runtime. */
+typedef struct tgb_runtime_session tgb_runtime_session;
+
+/** Creates a runtime and starts its thread. TGB_ERR_NOMEM, TGB_ERR_INVALID. */
+TGB_API int tgb_runtime_new(tgb_runtime **out);
+
+/**
+ * Closes every session still open (their pending requests complete with
+ * TGB_ERR_CLOSED), stops the thread and frees the runtime. NULL-safe. Not callable from
+ * the runtime's thread.
+ */
+TGB_API void tgb_runtime_del(tgb_runtime *rt);
+
+/**
+ * Opens a session on the runtime (see tgb_session_new for `settings`, copied). From
+ * `callbacks` only update, auth_key and log are used (may be NULL): the runtime does the
+ * I/O and randomness itself. Waits until the session exists.
+ */
+TGB_API int tgb_runtime_session_open(tgb_runtime *rt, const tgb_session_settings *settings,
+                                     const tgb_session_callbacks *callbacks, void *user_data,
+                                     tgb_runtime_session **out);
+
+/**
+ * Closes a session: pending requests complete with TGB_ERR_CLOSED. `rs` is invalid as
+ * soon as this is called. NULL-safe.
+ */
+TGB_API void tgb_runtime_session_close(tgb_runtime_session *rs);
+
+/**
+ * Sends a request on a runtime session (as tgb_session_call; `query` copied).
+ * `callback` runs once on the runtime's thread, with the answer or with why there is
+ * none (including TGB_ERR_NOMEM should the session run out of memory taking it). If
+ * this returns an error, it never runs.
+ */
+TGB_API int tgb_runtime_call(tgb_runtime_session *rs, const uint8_t *query, size_t len,
+                             tgb_rpc_callback callback, void *user_data);
+
+/**
+ * Sends a request and waits for its answer, at most `timeout_ms` (0: no limit). After
+ * that it returns TGB_ERR_TIMEOUT; the request stays sent and its answer, if one comes,
+ * is discarded. On 0, `*answer` holds copies the caller owns: free them with
+ * tgb_rpc_answer_free(). Not callable from the runtime's thread (TGB_ERR_REENTRANT).
+ */
+TGB_API int tgb_runtime_call_wait(tgb_runtime_session *rs, const uint8_t *query, size_t len,
+                                  int timeout_ms, tgb_rpc_answer *answer);
+
+/** Frees what tgb_runtime_call_wait() put in an answer. NULL-safe. */
+TGB_API void tgb_rpc_answer_free(tgb_rpc_answer *answer);
 
 #ifdef __cplusplus
 }

@@ -1,1 +1,2 @@
-# mtproto/handshake: list sources with list(APPEND TGB_MTPROTO_SOURCES ...)
+# mtproto/handshake: the client side of auth key creation.
+list(APPEND TGB_MTPROTO_SOURCES ${CMAKE_CURRENT_LIST_DIR}/handshake.c)

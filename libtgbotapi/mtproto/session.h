@@ -63,25 +63,34 @@ typedef struct tgb_mtp_callbacks {
 } tgb_mtp_callbacks;
 
 typedef struct tgb_mtp_config {
-    const uint8_t *auth_key;     /* 256 bytes, copied */
-    int64_t server_salt;         /* from the handshake or persisted */
-    int64_t time_offset_us;      /* server time - local time */
-    const tgb_random *rnd;       /* session_id, padding, ping ids; NULL = OpenSSL; borrowed */
-    const uint8_t *init_prefix;  /* bytes put before the first request of every new
-                                    session: invokeWithLayer#da9b0d0d layer,
-                                    initConnection#c1cd5ea9 fields, up to its query;
-                                    copied; may be empty */
+    const uint8_t *auth_key;    /* 256 bytes, copied */
+    int64_t server_salt;        /* from the handshake or persisted */
+    int64_t time_offset_us;     /* server time - local time */
+    const tgb_random *rnd;      /* session_id, padding, ping ids; NULL = OpenSSL; borrowed */
+    const uint8_t *init_prefix; /* bytes put before the first request of every new
+                                   session: invokeWithLayer#da9b0d0d layer,
+                                   initConnection#c1cd5ea9 fields, up to its query;
+                                   copied; may be empty */
     size_t init_prefix_len;
-    int ping_interval;           /* seconds; 0 = no pings */
+    int ping_interval; /* seconds; 0 = no pings */
 } tgb_mtp_config;
 
+/**
+ * Creates a session with a new random session_id. `answer` is required. The session
+ * assumes its connection is up (requests can be pulled at once); pings start with
+ * tgb_mtp_session_connection_ready(). TGB_ERR_INVALID (no auth key, no answer callback,
+ * a negative ping_interval), TGB_ERR_NOMEM, or the error of `rnd`.
+ */
 int tgb_mtp_session_new(tgb_mtp_session **out, const tgb_mtp_config *config,
                         const tgb_mtp_callbacks *callbacks, void *user_data, tgb_time now);
 
-/** Frees the session without calling any callback. NULL-safe. */
+/** Frees the session without calling any callback. NULL-safe. Not from its callbacks. */
 void tgb_mtp_session_del(tgb_mtp_session *s);
 
-/** Queues a request (a serialised TL function, copied) named `token`. */
+/**
+ * Queues a request (a serialised TL function, copied) named `token`. TGB_ERR_INVALID if
+ * `len` is not a positive multiple of 4, TGB_ERR_LIMIT above 2 MiB, TGB_ERR_NOMEM.
+ */
 int tgb_mtp_session_send(tgb_mtp_session *s, uint64_t token, const uint8_t *query, size_t len,
                          tgb_time now);
 
@@ -93,30 +102,52 @@ int tgb_mtp_session_forget(tgb_mtp_session *s, uint64_t token);
 
 /**
  * Appends the next encrypted packet to send (auth_key_id + msg_key + ciphertext) to
- * `out`: returns 1, or 0 if nothing is waiting. Call until it returns 0.
+ * `out`: returns 1, or 0 if nothing is waiting (or the connection is lost), or a
+ * negative tgb_error (TGB_ERR_NOMEM, TGB_ERR_LIMIT from `out`, the error of `rnd`).
+ * Call until it returns 0. Several waiting messages (requests, acks, pings, resends) go
+ * in one msg_container of at most 1000 messages / 1020 KiB; a request larger than that
+ * goes alone. Acks wait up to a second for something to ride with.
  */
 int tgb_mtp_session_pull(tgb_mtp_session *s, tgb_time now, tgb_buf *out);
 
 /**
- * Handles one received encrypted packet. Packets that fail to decrypt or check
- * (wrong auth_key_id, msg_key, length, session_id, a msg_id of the wrong parity) are
- * dropped with TGB_ERR_INTEGRITY or TGB_ERR_PROTOCOL; the session stays usable.
+ * Handles one received encrypted packet. Packets that fail to decrypt or check are
+ * dropped and change nothing: a wrong auth_key_id or msg_key is TGB_ERR_INTEGRITY; a
+ * bad length or padding, another session_id, an even or already seen msg_id, a msg_id
+ * more than 300 s old or 30 s ahead of the server's clock as we know it (unless it
+ * carries bad_msg_notification / bad_server_salt), a malformed container or gzip_packed
+ * are TGB_ERR_PROTOCOL; gzip_packed unpacking past TGB_GZIP_MAX_UNPACKED (4 MiB) is
+ * TGB_ERR_LIMIT. The session stays usable after all of them.
  */
 int tgb_mtp_session_recv(tgb_mtp_session *s, const uint8_t *packet, size_t len, tgb_time now);
 
 /** The connection is gone; unacknowledged messages will be resent on the next. */
 void tgb_mtp_session_connection_lost(tgb_mtp_session *s, tgb_time now);
 
-/** A new connection is up (pings start, resends become due). */
+/**
+ * A new connection is up: resends become due, and a ping goes at once when pings are on
+ * or answers are owed (the server only learns the new connection from a message on it),
+ * then every ping_interval.
+ */
 void tgb_mtp_session_connection_ready(tgb_mtp_session *s, tgb_time now);
 
 /** The server salt in use (for persistence). */
 int64_t tgb_mtp_session_salt(const tgb_mtp_session *s);
 
+/** The session's random session_id (for persistence, to destroy it later). */
+uint64_t tgb_mtp_session_id(const tgb_mtp_session *s);
+
+/**
+ * Asks the server to forget another session of the same auth key, e.g. one a previous
+ * run left behind (destroy_session, https://core.telegram.org/mtproto/service_messages).
+ * The answer (destroy_session_ok / _none) is only logged. TGB_ERR_NOMEM.
+ */
+int tgb_mtp_session_destroy_other(tgb_mtp_session *s, uint64_t session_id, tgb_time now);
+
 /** When tgb_mtp_session_timeout() should next run; TGB_TIME_NEVER if not. */
 tgb_time tgb_mtp_session_next_timeout(const tgb_mtp_session *s);
 
-/** Runs due timers: acks, pings, future salts, state requests. */
+/** Runs due timers: acks, pings, future salts and the salt switch, state requests. */
 int tgb_mtp_session_timeout(tgb_mtp_session *s, tgb_time now);
 
 #endif

@@ -25,6 +25,14 @@
  * A packet of 4 bytes (under padding: fewer than 8) from a server is a transport error,
  * a negative int32 such as -404 (auth key unknown) or -429 (too many connections); the
  * client side reports it as TGB_FRAME_ERROR.
+ *
+ * A server framer accepts a client's quick-ack request (the top bit of the abridged
+ * length byte or of the intermediate length word) and ignores it: quick acks are
+ * optional and none is sent. A client framer never requests one.
+ *
+ * Received bytes are buffered only as far as the next length can be checked, so a
+ * length over the max packet is refused before any of its body is stored; the buffer
+ * otherwise holds what was fed and not yet taken with tgb_framer_next().
  */
 #ifndef TGB_MTPROTO_TRANSPORT_H
 #define TGB_MTPROTO_TRANSPORT_H
@@ -46,10 +54,10 @@ enum { TGB_FRAME_PACKET = 1, TGB_FRAME_ERROR = 2 };
 
 /** A frame taken from the stream. `data` points into the framer until its next call. */
 typedef struct tgb_frame {
-    int type;           /* TGB_FRAME_PACKET or TGB_FRAME_ERROR */
+    int type;            /* TGB_FRAME_PACKET, or TGB_FRAME_ERROR (client framers only) */
     const uint8_t *data; /* the packet (padded transport: padding included) */
     size_t len;
-    int32_t error_code; /* TGB_FRAME_ERROR: the negative code, e.g. -404 */
+    int32_t error_code; /* TGB_FRAME_ERROR: the int32 sent, normally negative (-404); else 0 */
 } tgb_frame;
 
 /**
@@ -57,12 +65,20 @@ typedef struct tgb_frame {
  * Appends to `out` what the connection must start with: the tag, or the 64-byte
  * obfuscated2 header (random from `rnd`, carrying `dc_id` as a signed 16-bit value in
  * bytes 60..61: the DC number, +10000 for test DCs, negative for media DCs).
- * TGB_ERR_INVALID for an unknown transport or obfuscated full.
+ * TGB_ERR_INVALID for an unknown transport, obfuscated full or a dc id outside int16;
+ * TGB_ERR_RANDOM if `rnd` fails, or gives 64 headers in a row that break the header
+ * rules. The framer accepts packets up to TGB_FRAMER_DEFAULT_MAX_PACKET. The caller
+ * owns *out and frees it with tgb_framer_del().
  */
 int tgb_framer_new_client(tgb_framer **out, int transport, int dc_id, const tgb_random *rnd,
                           tgb_buf *preamble);
 
-/** A server framer; it learns the transport from the client's first bytes. */
+/**
+ * A server framer; it learns the transport from the client's first bytes. It accepts
+ * packets up to `max_packet` bytes (0: TGB_FRAMER_DEFAULT_MAX_PACKET; padded
+ * intermediate may add its 15 bytes of padding); TGB_ERR_INVALID above 1 GiB. The
+ * caller owns *out and frees it with tgb_framer_del().
+ */
 int tgb_framer_new_server(tgb_framer **out, size_t max_packet);
 
 /** Frees a framer (and wipes its obfuscation keys). NULL-safe. */
@@ -74,26 +90,36 @@ void tgb_framer_del(tgb_framer *f);
  */
 int tgb_framer_transport(const tgb_framer *f);
 
-/** Server side: the dc id an obfuscated2 client put in its header (0 otherwise). */
+/**
+ * The dc id of the obfuscated2 header: what the client put there (server side) or sent
+ * (client side); 0 for the other transports and while a server framer is detecting.
+ */
 int tgb_framer_dc_id(const tgb_framer *f);
 
 /**
  * Appends one packet, framed (and encrypted when obfuscated), to `out`. `len` must be
- * a multiple of 4 and at most the framer's max packet. Padded intermediate draws its
- * padding from `rnd`. A server framer can only write once it knows the transport
- * (TGB_ERR_STATE before).
+ * a positive multiple of 4 and at most the framer's max packet (else TGB_ERR_INVALID).
+ * Padded intermediate draws its padding from `rnd` (NULL: OpenSSL's); the other
+ * transports ignore `rnd`. A server framer can only write once it knows the transport
+ * (TGB_ERR_STATE before). If `out` cannot grow (TGB_ERR_LIMIT, TGB_ERR_NOMEM) nothing
+ * is appended and the framer is unchanged.
  */
 int tgb_framer_write(tgb_framer *f, const uint8_t *packet, size_t len, const tgb_random *rnd,
                      tgb_buf *out);
 
-/** Server side: appends a transport error (e.g. -404) as the client will read it. */
+/**
+ * Server side: appends a transport error, a negative `code` such as -404 (else
+ * TGB_ERR_INVALID), as the client will read it: a 4-byte packet, never padded.
+ * TGB_ERR_STATE on a client framer or before the transport is known.
+ */
 int tgb_framer_write_error(tgb_framer *f, int32_t code, tgb_buf *out);
 
 /**
  * Takes received bytes (decrypting them when obfuscated) into the framer's buffer.
  * TGB_ERR_TRANSPORT when they cannot be this transport (unknown opening, a length over
- * the max packet or not a multiple of 4, a full-transport CRC or seq_no mismatch); the
- * framer is unusable after that and the connection should be closed.
+ * the max packet or not a multiple of 4, an empty packet, a full-transport CRC or
+ * seq_no mismatch). That error, like TGB_ERR_NOMEM, is fatal: every later call on the
+ * framer returns it and the connection should be closed.
  */
 int tgb_framer_feed(tgb_framer *f, const uint8_t *data, size_t len);
 

@@ -271,7 +271,7 @@ static int read_id(struct reader *r, uint32_t *id, struct where w, const tgb_tl_
 /* A boxed object: its id, which must name a constructor of `t->type` (any if NULL). */
 static int decode_boxed(struct reader *r, const tgb_tl_typeref *t, void **slot, struct where w)
 {
-    uint32_t id;
+    uint32_t id = 0;
     int rc = read_id(r, &id, w, t);
     if (rc)
         return rc;
@@ -301,7 +301,7 @@ static int decode_vector(struct reader *r, const tgb_tl_typeref *t, tgb_tl_vecto
                          struct where w)
 {
     if (t->kind == TGB_TL_VECTOR) {
-        uint32_t id;
+        uint32_t id = 0;
         int rc = read_id(r, &id, w, t);
         if (rc)
             return rc;
@@ -385,7 +385,7 @@ static int decode_value(struct reader *r, const tgb_tl_typeref *t, void *slot, s
         return rc;
     }
     case TGB_TL_BOOL: {
-        uint32_t id;
+        uint32_t id = 0;
         int rc = read_id(r, &id, w, t);
         if (rc)
             return rc;

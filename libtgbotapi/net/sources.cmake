@@ -1,0 +1,3 @@
+set(TGB_NET_SOURCES
+  ${CMAKE_CURRENT_LIST_DIR}/dc_defaults.c
+  ${CMAKE_CURRENT_LIST_DIR}/session.c)

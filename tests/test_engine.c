@@ -1,0 +1,707 @@
+/*
+ * The client engine (tgb_session) against the emulated DC (tgemu_dc), in one process
+ * with a simulated clock and seeded randomness, wired together in memory: every byte
+ * each side writes is fed to the other. Covers every transport, determinism down to the
+ * byte, every fault switch with requests in flight (each request completes exactly
+ * once), a DC that forgot our key (-404), a persisted key, deadlines, cancellation,
+ * destruction with requests pending and the re-entrancy rules.
+ */
+#include "check.h"
+#include "crypto/crypto.h"
+#include "emulator/dc.h"
+#include "tl/tl.h"
+#include "tl/tl_api.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------------ the rig */
+
+static uint32_t xorshift(uint32_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 17;
+    *s ^= *s << 5;
+    return *s;
+}
+
+static int seeded_random(void *user_data, uint8_t *out, size_t len)
+{
+    uint32_t *seed = user_data;
+    for (size_t i = 0; i < len; i++)
+        out[i] = (uint8_t)xorshift(seed);
+    return 0;
+}
+
+static tgb_rsa_key *server_key; /* made once: generating one takes a while */
+static char *server_pem;
+
+struct rig {
+    tgb_time now;
+    uint32_t client_seed, dc_seed;
+    tgb_random dc_rnd;
+    tgemu_dc *dc;
+    tgb_session *s;
+    /* the one connection between them */
+    uint64_t conn;
+    tgemu_conn *dc_conn;
+    int connect_pending; /* the client asked; tell it "connected" next */
+    int dc_closed;       /* the DC asked to close */
+    /* what happened */
+    uint8_t transcript[32];
+    tgb_buf bytes_seen; /* everything on the wire, both ways, for the transcript */
+    int keys_made;
+    uint8_t last_key[256];
+    int connects;
+};
+
+struct answer {
+    int calls;
+    int error;
+    int rpc_error_code;
+    char rpc_error_message[64];
+    tgb_buf result;
+};
+
+static int rig_connect(void *user_data, uint64_t conn, const char *host, int port)
+{
+    struct rig *r = user_data;
+    (void)host, (void)port;
+    if (tgemu_conn_new(r->dc, &r->dc_conn, r, r->now) != 0)
+        return TGB_ERR_NOMEM;
+    r->conn = conn;
+    r->connect_pending = 1;
+    r->dc_closed = 0;
+    r->connects++;
+    return 0;
+}
+
+static void rig_close(void *user_data, uint64_t conn)
+{
+    struct rig *r = user_data;
+    if (conn == r->conn && r->dc_conn) {
+        tgemu_conn_del(r->dc_conn, r->now);
+        r->dc_conn = NULL;
+        r->conn = 0;
+    }
+}
+
+static int rig_random(void *user_data, uint8_t *out, size_t len)
+{
+    struct rig *r = user_data;
+    return seeded_random(&r->client_seed, out, len);
+}
+
+/* TGB_TEST_LOG=1 prints both sides' logs */
+static void rig_log(void *user_data, int level, const char *line)
+{
+    (void)user_data;
+    if (getenv("TGB_TEST_LOG"))
+        fprintf(stderr, "  log[%d] %s\n", level, line);
+}
+
+static void dc_log_cb(void *user_data, int level, const char *line)
+{
+    rig_log(user_data, level, line);
+}
+
+static void rig_auth_key(void *user_data, const uint8_t *key, size_t len)
+{
+    struct rig *r = user_data;
+    CHECK_EQ(len, 256);
+    memcpy(r->last_key, key, 256);
+    r->keys_made++;
+}
+
+static void dc_close_cb(void *user_data, tgemu_conn *conn)
+{
+    struct rig *r = user_data;
+    if (conn == r->dc_conn)
+        r->dc_closed = 1; /* acted on by pump(), outside the DC's call */
+}
+
+static void on_answer(void *user_data, const tgb_rpc_answer *a)
+{
+    struct answer *ans = user_data;
+    ans->calls++;
+    ans->error = a->error;
+    ans->rpc_error_code = a->rpc_error_code;
+    if (a->rpc_error_message)
+        snprintf(ans->rpc_error_message, sizeof(ans->rpc_error_message), "%s",
+                 a->rpc_error_message);
+    ans->result.len = 0;
+    if (a->result_len)
+        tgb_buf_append(&ans->result, a->result, a->result_len);
+}
+
+static void rig_init(struct rig *r, uint32_t seed)
+{
+    memset(r, 0, sizeof(*r));
+    r->now = (tgb_time)1764000000 * 1000000;
+    r->client_seed = seed;
+    r->dc_seed = seed ^ 0x5bd1e995u;
+    r->dc_rnd.fn = seeded_random;
+    r->dc_rnd.user_data = &r->dc_seed;
+    tgb_buf_init(&r->bytes_seen, 0);
+    static const uint8_t secret[32] = {1, 2, 3};
+    tgemu_dc_option opts[2] = {{1, "127.0.0.1", 10443}, {2, "127.0.0.1", 10444}};
+    tgemu_dc_config cfg = {1, server_key, &r->dc_rnd, opts, 2, secret};
+    tgemu_dc_callbacks cb = {NULL, dc_close_cb, NULL, dc_log_cb};
+    CHECK_OK(tgemu_dc_new(&r->dc, &cfg, &cb, r, r->now));
+}
+
+static int rig_session(struct rig *r, int transport, const uint8_t *auth_key)
+{
+    tgb_session_settings st;
+    tgb_session_settings_default(&st);
+    st.dc_id = 1;
+    st.host = "127.0.0.1";
+    st.port = 10443;
+    st.transport = transport;
+    st.rsa_public_keys_pem = server_pem;
+    st.api_id = 4;
+    st.device_model = "test";
+    st.auth_key = auth_key;
+    st.auth_key_len = auth_key ? 256 : 0;
+    st.ping_interval = 60;
+    st.request_timeout = 0;
+    tgb_session_callbacks cb;
+    tgb_session_callbacks_default(&cb);
+    cb.connect = rig_connect;
+    cb.close = rig_close;
+    cb.random = rig_random;
+    cb.auth_key = rig_auth_key;
+    cb.log = rig_log;
+    return tgb_session_new(&r->s, &st, &cb, r, r->now);
+}
+
+/* Moves bytes both ways until nothing moves. Returns 1 if anything moved. */
+static int pump_once(struct rig *r)
+{
+    int moved = 0;
+    if (r->connect_pending) {
+        r->connect_pending = 0;
+        CHECK_OK(tgb_session_connected(r->s, r->conn, r->now));
+        moved = 1;
+    }
+    for (int round = 0; round < 1000; round++) {
+        int any = 0;
+        const uint8_t *data;
+        size_t n;
+        if (r->conn && r->dc_conn && (n = tgb_session_pending(r->s, r->conn, &data)) > 0) {
+            tgb_buf_append(&r->bytes_seen, data, n);
+            tgb_buf chunk;
+            tgb_buf_init(&chunk, 0);
+            tgb_buf_append(&chunk, data, n);
+            tgb_session_sent(r->s, r->conn, n, r->now);
+            tgemu_conn_recv(r->dc_conn, chunk.data, chunk.len, r->now);
+            tgb_buf_free(&chunk);
+            any = 1;
+        }
+        if (r->dc_conn && !r->dc_closed && (n = tgemu_conn_pending(r->dc_conn, &data)) > 0) {
+            tgb_buf_append(&r->bytes_seen, data, n);
+            tgb_buf chunk;
+            tgb_buf_init(&chunk, 0);
+            tgb_buf_append(&chunk, data, n);
+            tgemu_conn_sent(r->dc_conn, n);
+            if (r->conn)
+                tgb_session_recv(r->s, r->conn, chunk.data, chunk.len, r->now);
+            tgb_buf_free(&chunk);
+            any = 1;
+        }
+        if (r->dc_closed && r->dc_conn) {
+            /* the DC hung up: the socket closes, both sides hear of it */
+            tgemu_conn_del(r->dc_conn, r->now);
+            r->dc_conn = NULL;
+            uint64_t conn = r->conn;
+            r->conn = 0;
+            tgb_session_closed(r->s, conn, r->now);
+            any = 1;
+        }
+        if (!any)
+            break;
+        moved = 1;
+    }
+    return moved;
+}
+
+/* Runs the simulation until `done(ctx)` or `limit` simulated seconds pass. */
+static int run_until(struct rig *r, int (*done)(void *ctx), void *ctx, int limit)
+{
+    tgb_time end = r->now + (tgb_time)limit * 1000000;
+    while (!done(ctx)) {
+        if (pump_once(r))
+            continue;
+        tgb_time t = tgb_session_next_timeout(r->s);
+        tgb_time d = tgemu_dc_next_timeout(r->dc);
+        if (d < t)
+            t = d;
+        if (t > end)
+            return 0;
+        if (t > r->now)
+            r->now = t;
+        tgb_session_timeout(r->s, r->now);
+        tgemu_dc_timeout(r->dc, r->now);
+    }
+    return 1;
+}
+
+static void rig_free(struct rig *r)
+{
+    tgb_session_del(r->s);
+    r->s = NULL;
+    if (r->dc_conn)
+        tgemu_conn_del(r->dc_conn, r->now);
+    r->dc_conn = NULL;
+    tgemu_dc_del(r->dc);
+    tgb_buf_free(&r->bytes_seen);
+}
+
+/* ------------------------------------------------------------------ helpers */
+
+static void encode_fn(tgb_buf *b, const tgb_tl_combinator *fn)
+{
+    tl_object o = {fn};
+    b->len = 0;
+    CHECK_OK(tgb_tl_encode_object(b, &o, NULL));
+}
+
+struct many {
+    struct answer *answers;
+    int n;
+};
+
+static int all_answered(void *ctx)
+{
+    struct many *m = ctx;
+    for (int i = 0; i < m->n; i++)
+        if (!m->answers[i].calls)
+            return 0;
+    return 1;
+}
+
+/* Sends n help.getNearestDc and returns their answer slots. */
+static struct many send_many(struct rig *r, int n)
+{
+    struct many m = {calloc((size_t)n, sizeof(struct answer)), n};
+    tgb_buf q;
+    tgb_buf_init(&q, 0);
+    encode_fn(&q, &tgb_tl_c_help_getNearestDc);
+    for (int i = 0; i < n; i++) {
+        tgb_buf_init(&m.answers[i].result, 0);
+        CHECK_OK(tgb_session_call(r->s, q.data, q.len, on_answer, &m.answers[i], NULL, r->now));
+    }
+    tgb_buf_free(&q);
+    return m;
+}
+
+static void free_many(struct many *m)
+{
+    for (int i = 0; i < m->n; i++)
+        tgb_buf_free(&m->answers[i].result);
+    free(m->answers);
+}
+
+/* Every answer came exactly once, a nearestDc of DC 1 (or the expected rpc_error). */
+static void check_nearest(const struct many *m, int expect_flood)
+{
+    int flood = 0;
+    for (int i = 0; i < m->n; i++) {
+        const struct answer *a = &m->answers[i];
+        CHECK_EQ(a->calls, 1);
+        CHECK_EQ(a->error, 0);
+        if (a->rpc_error_code) {
+            CHECK_EQ(a->rpc_error_code, 420);
+            CHECK_STR(a->rpc_error_message, "FLOOD_WAIT_7");
+            flood++;
+            continue;
+        }
+        tgb_arena arena;
+        tgb_arena_init(&arena, NULL, 0, 0);
+        tl_object *o = NULL;
+        CHECK_OK(tgb_tl_decode_object(&tgb_tl_schema_api, &arena, &tgb_tl_t_NearestDc,
+                                      a->result.data, a->result.len, &o, NULL, NULL));
+        tl_nearestDc *nd = o ? TL_AS(nearestDc, (tl_NearestDc *)o) : NULL;
+        CHECK(nd && nd->this_dc == 1 && nd->nearest_dc == 1);
+        tgb_arena_free(&arena);
+    }
+    CHECK_EQ(flood, expect_flood);
+}
+
+static const int transports[] = {
+    TGB_TRANSPORT_ABRIDGED,
+    TGB_TRANSPORT_INTERMEDIATE,
+    TGB_TRANSPORT_PADDED_INTERMEDIATE,
+    TGB_TRANSPORT_FULL,
+    TGB_TRANSPORT_ABRIDGED | TGB_TRANSPORT_OBFUSCATED,
+    TGB_TRANSPORT_INTERMEDIATE | TGB_TRANSPORT_OBFUSCATED,
+    TGB_TRANSPORT_PADDED_INTERMEDIATE | TGB_TRANSPORT_OBFUSCATED,
+};
+
+/* ------------------------------------------------------------------ tests */
+
+/* A fresh session makes a key and gets help.getConfig answered, over every transport. */
+static void test_every_transport(void)
+{
+    for (size_t t = 0; t < sizeof(transports) / sizeof(transports[0]); t++) {
+        struct rig r;
+        rig_init(&r, 1000 + (uint32_t)t);
+        CHECK_OK(rig_session(&r, transports[t], NULL));
+        tgb_buf q;
+        tgb_buf_init(&q, 0);
+        encode_fn(&q, &tgb_tl_c_help_getConfig);
+        struct answer a = {0};
+        tgb_buf_init(&a.result, 0);
+        CHECK_OK(tgb_session_call(r.s, q.data, q.len, on_answer, &a, NULL, r.now));
+        struct many m = {&a, 1};
+        CHECK(run_until(&r, all_answered, &m, 30));
+        CHECK_EQ(a.calls, 1);
+        CHECK_EQ(a.rpc_error_code, 0);
+        tgb_arena arena;
+        tgb_arena_init(&arena, NULL, 0, 0);
+        tl_object *o = NULL;
+        CHECK_OK(tgb_tl_decode_object(&tgb_tl_schema_api, &arena, &tgb_tl_t_Config, a.result.data,
+                                      a.result.len, &o, NULL, NULL));
+        tl_config *cfg = (tl_config *)o;
+        CHECK(cfg && cfg->this_dc == 1 && cfg->dc_options.count == 2);
+        if (cfg && cfg->dc_options.count == 2) {
+            tl_dcOption *o2 = TL_AS(dcOption, cfg->dc_options.items[1]);
+            CHECK(o2 && o2->id == 2 && o2->port == 10444);
+        }
+        tgemu_dc_stats st;
+        tgemu_dc_get_stats(r.dc, &st);
+        CHECK_EQ(st.auth_keys, 1);
+        CHECK_EQ(r.keys_made, 1);
+        CHECK_EQ(st.queries, 1);
+        tgb_arena_free(&arena);
+        tgb_buf_free(&q);
+        tgb_buf_free(&a.result);
+        rig_free(&r);
+    }
+}
+
+/* Same seeds and clock, same bytes; another seed, other bytes. */
+static void transcript(uint32_t seed, int transport, uint8_t out[32])
+{
+    struct rig r;
+    rig_init(&r, seed);
+    CHECK_OK(rig_session(&r, transport, NULL));
+    struct many m = send_many(&r, 3);
+    CHECK(run_until(&r, all_answered, &m, 30));
+    check_nearest(&m, 0);
+    tgb_sha256(r.bytes_seen.data, r.bytes_seen.len, out);
+    free_many(&m);
+    rig_free(&r);
+}
+
+static void test_byte_exact(void)
+{
+    for (size_t t = 0; t < sizeof(transports) / sizeof(transports[0]); t++) {
+        uint8_t a[32], b[32], c[32];
+        transcript(77, transports[t], a);
+        transcript(77, transports[t], b);
+        transcript(78, transports[t], c);
+        CHECK_MEM(a, b, 32);
+        CHECK(memcmp(a, c, 32) != 0);
+    }
+    /* The very first bytes: the intermediate tag, then req_pq_multi unencrypted, its
+     * msg_id from the clock and its nonce the first 16 random bytes. */
+    struct rig r;
+    rig_init(&r, 5);
+    CHECK_OK(rig_session(&r, TGB_TRANSPORT_INTERMEDIATE, NULL));
+    CHECK_OK(tgb_session_connected(r.s, r.conn, r.now));
+    r.connect_pending = 0;
+    const uint8_t *data;
+    size_t n = tgb_session_pending(r.s, r.conn, &data);
+    CHECK_EQ(n, 4 + 4 + 40);
+    uint8_t expect[48] = {0xee, 0xee, 0xee, 0xee, 40, 0, 0, 0};
+    tgb_put_le64(expect + 16, (uint64_t)1764000000 << 32);
+    tgb_put_le32(expect + 24, 20);
+    tgb_put_le32(expect + 28, TL_ID_req_pq_multi);
+    uint32_t seed = 5;
+    seeded_random(&seed, expect + 32, 16); /* the nonce is the first thing drawn */
+    if (n == 48)
+        CHECK_MEM(data, expect, 48);
+    rig_free(&r);
+}
+
+/* Each fault switched on with 20 requests in flight: each request completes once. */
+static void run_fault(const tgemu_faults *f, int expect_flood, int restart)
+{
+    struct rig r;
+    rig_init(&r, 31337);
+    CHECK_OK(rig_session(&r, TGB_TRANSPORT_INTERMEDIATE, NULL));
+    struct many warm = send_many(&r, 1); /* a key and a session first */
+    CHECK(run_until(&r, all_answered, &warm, 30));
+    free_many(&warm);
+    tgemu_dc_set_faults(r.dc, f);
+    struct many m = send_many(&r, 20);
+    pump_once(&r); /* they are on the wire (and, with a delay, still unanswered) */
+    if (restart) {
+        tgemu_dc_restart(r.dc, r.now);
+        tgemu_faults none = {0};
+        tgemu_dc_set_faults(r.dc, &none);
+    }
+    CHECK(run_until(&r, all_answered, &m, 120));
+    check_nearest(&m, expect_flood);
+    /* and no answer comes twice later */
+    tgb_time later = r.now + 30 * 1000000;
+    while (r.now < later && (pump_once(&r) || 1)) {
+        tgb_time t = tgb_session_next_timeout(r.s);
+        if (t > later)
+            break;
+        r.now = t > r.now ? t : r.now + 1000;
+        tgb_session_timeout(r.s, r.now);
+        tgemu_dc_timeout(r.dc, r.now);
+    }
+    for (int i = 0; i < m.n; i++)
+        CHECK_EQ(m.answers[i].calls, 1);
+    /*
+     * Within a session the DC executes each query once, whatever was resent. A restart
+     * forgets sessions, so there the resent requests run again, as on Telegram: only
+     * the client's side (one answer each) holds.
+     */
+    tgemu_dc_stats st;
+    tgemu_dc_get_stats(r.dc, &st);
+    if (restart)
+        CHECK(st.queries >= 21);
+    else
+        CHECK_EQ(st.queries, 21);
+    free_many(&m);
+    rig_free(&r);
+}
+
+static void test_faults(void)
+{
+    tgemu_faults drop = {.drop_after = 3};
+    run_fault(&drop, 0, 0);
+    tgemu_faults salt = {.bad_salt = 4};
+    run_fault(&salt, 0, 0);
+    tgemu_faults delay = {.delay_ms = 2500};
+    run_fault(&delay, 0, 0);
+    tgemu_faults flood = {.flood_wait = 5, .flood_wait_seconds = 7};
+    run_fault(&flood, 5, 0);
+    tgemu_faults held = {.delay_ms = 1000};
+    run_fault(&held, 0, 1); /* restart with answers pending */
+}
+
+/* The DC forgot our key: transport error -404, a new key, the request still answered. */
+static void test_forgotten_key(void)
+{
+    struct rig r;
+    rig_init(&r, 404);
+    CHECK_OK(rig_session(&r, TGB_TRANSPORT_ABRIDGED, NULL));
+    struct many m = send_many(&r, 1);
+    CHECK(run_until(&r, all_answered, &m, 30));
+    free_many(&m);
+    /* a new DC without the key, as after losing its state */
+    tgb_session_closed(r.s, r.conn, r.now);
+    tgemu_conn_del(r.dc_conn, r.now);
+    r.dc_conn = NULL;
+    r.conn = 0;
+    tgemu_dc_del(r.dc);
+    static const uint8_t secret[32] = {1, 2, 3};
+    tgemu_dc_config cfg = {1, server_key, &r.dc_rnd, NULL, 0, secret};
+    tgemu_dc_callbacks cb = {NULL, dc_close_cb, NULL, NULL};
+    CHECK_OK(tgemu_dc_new(&r.dc, &cfg, &cb, &r, r.now));
+    m = send_many(&r, 3);
+    CHECK(run_until(&r, all_answered, &m, 60));
+    check_nearest(&m, 0);
+    CHECK_EQ(r.keys_made, 2);
+    free_many(&m);
+    rig_free(&r);
+}
+
+/* A key from an earlier session is used as is: no new exchange. */
+static void test_persisted_key(void)
+{
+    struct rig r;
+    rig_init(&r, 9);
+    CHECK_OK(rig_session(&r, TGB_TRANSPORT_FULL, NULL));
+    struct many m = send_many(&r, 1);
+    CHECK(run_until(&r, all_answered, &m, 30));
+    free_many(&m);
+    uint8_t key[256];
+    memcpy(key, r.last_key, 256);
+    tgb_session_del(r.s);
+    r.s = NULL;
+    if (r.dc_conn)
+        tgemu_conn_del(r.dc_conn, r.now);
+    r.dc_conn = NULL;
+    r.conn = 0;
+    CHECK_OK(rig_session(&r, TGB_TRANSPORT_FULL, key));
+    m = send_many(&r, 2);
+    CHECK(run_until(&r, all_answered, &m, 30));
+    check_nearest(&m, 0);
+    tgemu_dc_stats st;
+    tgemu_dc_get_stats(r.dc, &st);
+    CHECK_EQ(st.auth_keys, 1);
+    CHECK_EQ(r.keys_made, 1);
+    free_many(&m);
+    rig_free(&r);
+}
+
+/* Cancel, deadlines, destruction, re-entrancy. */
+struct reentry {
+    struct rig *r;
+    int calls;
+    int recv_rc;
+    struct answer inner;
+};
+
+static void reentrant_answer(void *user_data, const tgb_rpc_answer *a)
+{
+    struct reentry *e = user_data;
+    (void)a;
+    e->calls++;
+    e->recv_rc = tgb_session_recv(e->r->s, e->r->conn, (const uint8_t *)"x", 1, e->r->now);
+    tgb_buf q;
+    tgb_buf_init(&q, 0);
+    encode_fn(&q, &tgb_tl_c_help_getNearestDc);
+    /* allowed: a new request from inside a callback */
+    CHECK_OK(tgb_session_call(e->r->s, q.data, q.len, on_answer, &e->inner, NULL, e->r->now));
+    tgb_buf_free(&q);
+}
+
+static int reentry_done(void *ctx)
+{
+    struct reentry *e = ctx;
+    return e->calls && e->inner.calls;
+}
+
+static void test_lifecycle(void)
+{
+    struct rig r;
+    rig_init(&r, 12);
+    CHECK_OK(rig_session(&r, TGB_TRANSPORT_INTERMEDIATE, NULL));
+    struct many warm = send_many(&r, 1);
+    CHECK(run_until(&r, all_answered, &warm, 30));
+    free_many(&warm);
+
+    /* cancel: the callback runs at once with TGB_ERR_CANCELLED, and never again */
+    tgb_buf q;
+    tgb_buf_init(&q, 0);
+    encode_fn(&q, &tgb_tl_c_help_getNearestDc);
+    struct answer c = {0};
+    tgb_buf_init(&c.result, 0);
+    uint64_t id = 0;
+    CHECK_OK(tgb_session_call(r.s, q.data, q.len, on_answer, &c, &id, r.now));
+    CHECK_OK(tgb_session_cancel(r.s, id));
+    CHECK_EQ(c.calls, 1);
+    CHECK_EQ(c.error, TGB_ERR_CANCELLED);
+    CHECK_EQ(tgb_session_cancel(r.s, id), TGB_ERR_INVALID);
+    struct many after = send_many(&r, 1);
+    CHECK(run_until(&r, all_answered, &after, 30));
+    CHECK_EQ(c.calls, 1);
+    free_many(&after);
+
+    /* re-entrancy */
+    struct reentry e = {&r, 0, 0, {0}};
+    tgb_buf_init(&e.inner.result, 0);
+    CHECK_OK(tgb_session_call(r.s, q.data, q.len, reentrant_answer, &e, NULL, r.now));
+    CHECK(run_until(&r, reentry_done, &e, 30));
+    CHECK_EQ(e.recv_rc, TGB_ERR_REENTRANT);
+    CHECK_EQ(e.inner.calls, 1);
+    CHECK_EQ(e.inner.rpc_error_code, 0);
+    tgb_buf_free(&e.inner.result);
+
+    /* destruction with requests pending: each gets TGB_ERR_CLOSED once */
+    tgemu_faults delay = {.delay_ms = 10000};
+    tgemu_dc_set_faults(r.dc, &delay);
+    struct many pending = send_many(&r, 4);
+    pump_once(&r);
+    tgb_session_del(r.s);
+    r.s = NULL;
+    for (int i = 0; i < 4; i++) {
+        CHECK_EQ(pending.answers[i].calls, 1);
+        CHECK_EQ(pending.answers[i].error, TGB_ERR_CLOSED);
+    }
+    free_many(&pending);
+    tgb_buf_free(&c.result);
+    tgb_buf_free(&q);
+    if (r.dc_conn)
+        tgemu_conn_del(r.dc_conn, r.now);
+    r.dc_conn = NULL;
+    tgemu_dc_del(r.dc);
+    tgb_buf_free(&r.bytes_seen);
+}
+
+static void test_deadline(void)
+{
+    struct rig r;
+    rig_init(&r, 13);
+    tgb_session_settings st;
+    tgb_session_settings_default(&st);
+    st.dc_id = 1;
+    st.host = "127.0.0.1";
+    st.rsa_public_keys_pem = server_pem;
+    st.request_timeout = 2;
+    tgb_session_callbacks cb;
+    tgb_session_callbacks_default(&cb);
+    cb.connect = rig_connect;
+    cb.close = rig_close;
+    cb.random = rig_random;
+    CHECK_OK(tgb_session_new(&r.s, &st, &cb, &r, r.now));
+    tgemu_faults delay = {.delay_ms = 5000};
+    tgemu_dc_set_faults(r.dc, &delay);
+    struct many m = send_many(&r, 2);
+    CHECK(run_until(&r, all_answered, &m, 30));
+    for (int i = 0; i < 2; i++) {
+        CHECK_EQ(m.answers[i].calls, 1);
+        CHECK_EQ(m.answers[i].error, TGB_ERR_TIMEOUT);
+    }
+    /* the late answers find nobody waiting */
+    tgb_time end = r.now + 10 * 1000000;
+    while (r.now < end) {
+        pump_once(&r);
+        r.now += 500000;
+        tgb_session_timeout(r.s, r.now);
+        tgemu_dc_timeout(r.dc, r.now);
+    }
+    for (int i = 0; i < 2; i++)
+        CHECK_EQ(m.answers[i].calls, 1);
+    free_many(&m);
+    rig_free(&r);
+}
+
+static void test_bad_settings(void)
+{
+    tgb_session_settings st;
+    tgb_session_settings_default(&st);
+    tgb_session_callbacks cb;
+    tgb_session_callbacks_default(&cb);
+    tgb_session *s = NULL;
+    CHECK_EQ(tgb_session_new(&s, &st, &cb, NULL, 0), TGB_ERR_INVALID); /* no connect/close */
+    cb.connect = rig_connect;
+    cb.close = rig_close;
+    st.transport = TGB_TRANSPORT_FULL | TGB_TRANSPORT_OBFUSCATED;
+    CHECK_EQ(tgb_session_new(&s, &st, &cb, NULL, 0), TGB_ERR_INVALID);
+    st.transport = 99;
+    CHECK_EQ(tgb_session_new(&s, &st, &cb, NULL, 0), TGB_ERR_INVALID);
+    st.transport = TGB_TRANSPORT_ABRIDGED;
+    st.rsa_public_keys_pem = "not a key";
+    CHECK_EQ(tgb_session_new(&s, &st, &cb, NULL, 0), TGB_ERR_INVALID);
+    st.rsa_public_keys_pem = NULL;
+    st.dc_id = 7; /* no built-in address */
+    CHECK_EQ(tgb_session_new(&s, &st, &cb, NULL, 0), TGB_ERR_INVALID);
+    CHECK(s == NULL);
+    tgb_session_del(NULL);
+}
+
+int main(void)
+{
+    if (tgb_rsa_key_generate(&server_key) != 0 ||
+        tgb_rsa_key_public_pem(server_key, &server_pem, NULL) != 0)
+        return 1;
+    RUN(test_bad_settings);
+    RUN(test_every_transport);
+    RUN(test_byte_exact);
+    RUN(test_faults);
+    RUN(test_forgotten_key);
+    RUN(test_persisted_key);
+    RUN(test_lifecycle);
+    RUN(test_deadline);
+    tgb_rsa_key_del(server_key);
+    free(server_pem);
+    return check_report();
+}
