@@ -8,7 +8,6 @@
  * bench/run_aes.sh puts these next to `openssl speed -evp aes-256-cbc`.
  * Usage: bench_aes [seconds per figure, default 1]
  */
-#define _POSIX_C_SOURCE 200809L
 
 #include "crypto/crypto.h"
 

@@ -8,7 +8,6 @@
  *
  *   bench_handshake [seconds]   (default 2)
  */
-#define _POSIX_C_SOURCE 200809L
 #include "crypto/crypto.h"
 #include "emulator/auth_server.h"
 #include "mtproto/handshake.h"

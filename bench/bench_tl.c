@@ -5,7 +5,6 @@
  *
  *   bench_tl [seconds-per-case]   (default 1)
  */
-#define _POSIX_C_SOURCE 200809L
 #include "tl/tl.h"
 #include "tl/tl_api.h"
 

@@ -173,6 +173,11 @@ static int key_add(tgemu_dc *dc, const uint8_t key[256], int temp, int64_t expir
     return 0;
 }
 
+struct tgemu_key *tgemu_dc_key(const tgemu_dc *dc, uint64_t id)
+{
+    return key_find(dc, id);
+}
+
 int tgemu_dc_add_key(tgemu_dc *dc, const uint8_t key[256], int temp, int64_t expires_at)
 {
     return key_add(dc, key, temp, expires_at, NULL);
@@ -278,7 +283,7 @@ static void sess_query(void *user_data, tgemu_session *s, uint64_t req_msg_id, c
         a->outcome.error_code = 420;
         snprintf(a->outcome.error_message, sizeof(a->outcome.error_message), "FLOOD_WAIT_%d",
                  dc->faults.flood_wait_seconds > 0 ? dc->faults.flood_wait_seconds : 1);
-    } else if (tgemu_rpc_execute(dc, ss, query, len, now, &a->outcome) != 0) {
+    } else if (tgemu_rpc_execute(dc, ss, req_msg_id, query, len, now, &a->outcome) != 0) {
         a->outcome.error_code = 500;
         snprintf(a->outcome.error_message, sizeof(a->outcome.error_message), "INTERNAL");
     }

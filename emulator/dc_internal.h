@@ -44,12 +44,14 @@ typedef struct tgemu_rpc_outcome {
  * `sess` at `now`. Always produces an outcome: undecodable or unknown queries become
  * rpc_errors. Returns 0, or TGB_ERR_NOMEM.
  */
-int tgemu_rpc_execute(tgemu_dc *dc, struct tgemu_sess *sess, const uint8_t *query, size_t len,
-                      tgb_time now, tgemu_rpc_outcome *out);
+int tgemu_rpc_execute(tgemu_dc *dc, struct tgemu_sess *sess, uint64_t req_msg_id,
+                      const uint8_t *query, size_t len, tgb_time now, tgemu_rpc_outcome *out);
 
 /* What rpc.c needs from the DC. */
 int tgemu_dc_id_of(const tgemu_dc *dc);
 const tgemu_dc_option *tgemu_dc_options(const tgemu_dc *dc, size_t *n);
+/** The key with this auth_key_id, or NULL. */
+struct tgemu_key *tgemu_dc_key(const tgemu_dc *dc, uint64_t id);
 /** The layer map for `layer` (144, 198, 227), built on first use; NULL for others. */
 const struct tgb_tl_layer_map *tgemu_dc_layer_map(tgemu_dc *dc, int layer);
 void tgemu_dc_log(tgemu_dc *dc, int level, const char *fmt, ...)

@@ -20,6 +20,7 @@
  */
 #include "emulator/dc_internal.h"
 
+#include "crypto/crypto.h"
 #include "tl/tl_api.h"
 #include "tl/tl_transcode.h"
 
@@ -149,8 +150,45 @@ static void *make_nearest_dc(tgemu_dc *dc, tgb_arena *a)
     return n;
 }
 
-int tgemu_rpc_execute(tgemu_dc *dc, struct tgemu_sess *sess, const uint8_t *query, size_t len,
-                      tgb_time now, tgemu_rpc_outcome *out)
+/*
+ * auth.bindTempAuthKey (https://core.telegram.org/method/auth.bindTempAuthKey): the
+ * binding message, encrypted with the permanent key in MTProto 1.0, must name this
+ * query's msg_id, seq_no 0, and in bind_auth_key_inner the query's nonce and
+ * expires_at, this (temporary) key, the permanent key and this session. Returns the
+ * rpc_error text, or NULL when bound.
+ */
+static const char *bind_temp_key(tgemu_dc *dc, struct tgemu_sess *sess, uint64_t req_msg_id,
+                                 const tl_auth_bindTempAuthKey *b)
+{
+    struct tgemu_key *temp = sess->key;
+    if (!temp->temp)
+        return "TEMP_AUTH_KEY_EMPTY";
+    struct tgemu_key *perm = tgemu_dc_key(dc, (uint64_t)b->perm_auth_key_id);
+    size_t n = b->encrypted_message.len;
+    if (!perm || perm->temp || n < 24 + 80 || n > 24 + 96 || (n - 24) % 16)
+        return "ENCRYPTED_MESSAGE_INVALID";
+    uint8_t plain[96];
+    if (tgb_mtproto1_decrypt(perm->key, TGB_MTPROTO_CLIENT, b->encrypted_message.data, n,
+                             plain) != 0)
+        return "ENCRYPTED_MESSAGE_INVALID";
+    int ok = tgb_le64(plain + 16) == req_msg_id && tgb_le32(plain + 24) == 0 &&
+             tgb_le32(plain + 28) == 40 && tgb_le32(plain + 32) == TL_ID_bind_auth_key_inner &&
+             tgb_le64(plain + 36) == (uint64_t)b->nonce && tgb_le64(plain + 44) == temp->id &&
+             tgb_le64(plain + 52) == perm->id && tgb_le64(plain + 60) == sess->session_id &&
+             (int32_t)tgb_le32(plain + 68) == b->expires_at;
+    memset(plain, 0, sizeof(plain));
+    if (!ok)
+        return "ENCRYPTED_MESSAGE_INVALID";
+    if (temp->bound_to && temp->bound_to != perm->id)
+        return "TEMP_AUTH_KEY_ALREADY_BOUND";
+    temp->bound_to = perm->id;
+    tgemu_dc_log(dc, 3, "temporary key %016llx bound to %016llx",
+                 (unsigned long long)temp->id, (unsigned long long)perm->id);
+    return NULL;
+}
+
+int tgemu_rpc_execute(tgemu_dc *dc, struct tgemu_sess *sess, uint64_t req_msg_id,
+                      const uint8_t *query, size_t len, tgb_time now, tgemu_rpc_outcome *out)
 {
     out->error_code = 0;
     out->result.len = 0;
@@ -198,9 +236,21 @@ int tgemu_rpc_execute(tgemu_dc *dc, struct tgemu_sess *sess, const uint8_t *quer
 
     const tgb_tl_combinator *fn = obj->desc;
     void *result = NULL;
+    bool yes = true;
+    const void *slot = &result; /* what the result's type encodes from */
     switch (fn->id) {
     case TL_ID_help_getConfig: result = make_config(dc, &a, now); break;
     case TL_ID_help_getNearestDc: result = make_nearest_dc(dc, &a); break;
+    case TL_ID_auth_bindTempAuthKey: {
+        const char *error = bind_temp_key(dc, sess, req_msg_id, (tl_auth_bindTempAuthKey *)obj);
+        if (error) {
+            tgb_arena_free(&a);
+            return fail(out, 400, error);
+        }
+        slot = &yes;
+        result = &yes;
+        break;
+    }
     default: {
         int no_login = allowed_without_login(fn->name);
         tgemu_dc_log(dc, 3, "%s: %s", fn->name,
@@ -214,8 +264,8 @@ int tgemu_rpc_execute(tgemu_dc *dc, struct tgemu_sess *sess, const uint8_t *quer
         tgb_arena_free(&a);
         return TGB_ERR_NOMEM;
     }
-    rc = map ? tgb_tl_encode_to(map, &a, &out->result, fn->result, &result, &err)
-             : tgb_tl_encode(&out->result, fn->result, &result, &err);
+    rc = map ? tgb_tl_encode_to(map, &a, &out->result, fn->result, slot, &err)
+             : tgb_tl_encode(&out->result, fn->result, slot, &err);
     tgb_arena_free(&a);
     if (rc) {
         tgemu_dc_log(dc, 1, "cannot encode the answer to %s in layer %d: %s", fn->name, layer,

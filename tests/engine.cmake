@@ -12,3 +12,8 @@ add_test(NAME telethon_emulator_binary
   COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/telethon/test_emulator_binary.py
           $<TARGET_FILE_DIR:telegram-emulator>)
 set_tests_properties(telethon_emulator_binary PROPERTIES LABELS interop TIMEOUT 300)
+
+# examples/poll_session: the engine driven by a plain poll() loop
+add_test(NAME example_poll_session
+  COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/check_example_poll.sh $<TARGET_FILE_DIR:telegram-emulator>)
+set_tests_properties(example_poll_session PROPERTIES LABELS interop TIMEOUT 60)

@@ -5,7 +5,6 @@
  * primitive on bad input. AES-IGE is also checked against a naive IGE built here on
  * EVP ECB, one block at a time, straight from the definition.
  */
-#define _POSIX_C_SOURCE 200809L
 
 #include "base/buf.h"
 #include "check.h"
@@ -1251,6 +1250,41 @@ static void test_pq(void)
     CHECK_EQ(tgb_pq_generate(&failing, &pq, &p, &q), TGB_ERR_RANDOM);
 }
 
+/* MTProto 1.0 (auth.bindTempAuthKey's binding message): round trip and every check. */
+static void test_mtproto1(void)
+{
+    uint8_t key[256], plain[80], enc[24 + 80], back[80];
+    for (int i = 0; i < 256; i++)
+        key[i] = (uint8_t)(i * 7 + 3);
+    for (int i = 0; i < 80; i++)
+        plain[i] = (uint8_t)i;
+    tgb_put_le32(plain + 28, 40); /* 32 + 40 = 72 bytes, then 8 of padding */
+    CHECK_OK(tgb_mtproto1_encrypt(key, TGB_MTPROTO_CLIENT, plain, 80, 72, enc));
+    uint8_t id[8], hash[20];
+    tgb_auth_key_id(key, id);
+    CHECK_MEM(enc, id, 8);
+    tgb_sha1(plain, 72, hash); /* v1 msg_key: SHA1 of the unpadded plaintext, bytes 4..19 */
+    CHECK_MEM(enc + 8, hash + 4, 16);
+    CHECK_OK(tgb_mtproto1_decrypt(key, TGB_MTPROTO_CLIENT, enc, sizeof(enc), back));
+    CHECK_MEM(back, plain, 80);
+    /* it is not MTProto 2.0 */
+    CHECK(tgb_mtproto_decrypt(key, TGB_MTPROTO_CLIENT, enc, sizeof(enc), back) != 0);
+    /* a flipped ciphertext byte, msg_key byte or key id byte is refused */
+    for (size_t at = 0; at < sizeof(enc); at += 13) {
+        enc[at] ^= 1;
+        CHECK_EQ(tgb_mtproto1_decrypt(key, TGB_MTPROTO_CLIENT, enc, sizeof(enc), back),
+                 TGB_ERR_INTEGRITY);
+        enc[at] ^= 1;
+    }
+    /* a length field claiming more padding than 15 bytes is refused */
+    tgb_put_le32(plain + 28, 16);
+    CHECK_OK(tgb_mtproto1_encrypt(key, TGB_MTPROTO_CLIENT, plain, 80, 72, enc));
+    CHECK_EQ(tgb_mtproto1_decrypt(key, TGB_MTPROTO_CLIENT, enc, sizeof(enc), back),
+             TGB_ERR_INTEGRITY);
+    CHECK_EQ(tgb_mtproto1_encrypt(key, TGB_MTPROTO_CLIENT, plain, 80, 60, enc), TGB_ERR_INVALID);
+    CHECK_EQ(tgb_mtproto1_decrypt(key, TGB_MTPROTO_CLIENT, enc, 40, back), TGB_ERR_INVALID);
+}
+
 int main(void)
 {
     RUN(test_sha);
@@ -1260,6 +1294,7 @@ int main(void)
     RUN(test_mtproto_vectors);
     RUN(test_mtproto_errors);
     RUN(test_ige);
+    RUN(test_mtproto1);
     RUN(test_cbc);
     RUN(test_ctr);
     RUN(test_ige_threads);

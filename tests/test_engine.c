@@ -7,255 +7,17 @@
  * destruction with requests pending and the re-entrancy rules.
  */
 #include "check.h"
+#include "engine_rig.h"
 #include "crypto/crypto.h"
 #include "emulator/dc.h"
+#include "net/dc_defaults.h"
 #include "tl/tl.h"
 #include "tl/tl_api.h"
+#include "tl/tl_layers.h"
+#include "tl/tl_transcode.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-/* ------------------------------------------------------------------ the rig */
-
-static uint32_t xorshift(uint32_t *s)
-{
-    *s ^= *s << 13;
-    *s ^= *s >> 17;
-    *s ^= *s << 5;
-    return *s;
-}
-
-static int seeded_random(void *user_data, uint8_t *out, size_t len)
-{
-    uint32_t *seed = user_data;
-    for (size_t i = 0; i < len; i++)
-        out[i] = (uint8_t)xorshift(seed);
-    return 0;
-}
-
-static tgb_rsa_key *server_key; /* made once: generating one takes a while */
-static char *server_pem;
-
-struct rig {
-    tgb_time now;
-    uint32_t client_seed, dc_seed;
-    tgb_random dc_rnd;
-    tgemu_dc *dc;
-    tgb_session *s;
-    /* the one connection between them */
-    uint64_t conn;
-    tgemu_conn *dc_conn;
-    int connect_pending; /* the client asked; tell it "connected" next */
-    int dc_closed;       /* the DC asked to close */
-    /* what happened */
-    uint8_t transcript[32];
-    tgb_buf bytes_seen; /* everything on the wire, both ways, for the transcript */
-    int keys_made;
-    uint8_t last_key[256];
-    int connects;
-};
-
-struct answer {
-    int calls;
-    int error;
-    int rpc_error_code;
-    char rpc_error_message[64];
-    tgb_buf result;
-};
-
-static int rig_connect(void *user_data, uint64_t conn, const char *host, int port)
-{
-    struct rig *r = user_data;
-    (void)host, (void)port;
-    if (tgemu_conn_new(r->dc, &r->dc_conn, r, r->now) != 0)
-        return TGB_ERR_NOMEM;
-    r->conn = conn;
-    r->connect_pending = 1;
-    r->dc_closed = 0;
-    r->connects++;
-    return 0;
-}
-
-static void rig_close(void *user_data, uint64_t conn)
-{
-    struct rig *r = user_data;
-    if (conn == r->conn && r->dc_conn) {
-        tgemu_conn_del(r->dc_conn, r->now);
-        r->dc_conn = NULL;
-        r->conn = 0;
-    }
-}
-
-static int rig_random(void *user_data, uint8_t *out, size_t len)
-{
-    struct rig *r = user_data;
-    return seeded_random(&r->client_seed, out, len);
-}
-
-/* TGB_TEST_LOG=1 prints both sides' logs */
-static void rig_log(void *user_data, int level, const char *line)
-{
-    (void)user_data;
-    if (getenv("TGB_TEST_LOG"))
-        fprintf(stderr, "  log[%d] %s\n", level, line);
-}
-
-static void dc_log_cb(void *user_data, int level, const char *line)
-{
-    rig_log(user_data, level, line);
-}
-
-static void rig_auth_key(void *user_data, const uint8_t *key, size_t len)
-{
-    struct rig *r = user_data;
-    CHECK_EQ(len, 256);
-    memcpy(r->last_key, key, 256);
-    r->keys_made++;
-}
-
-static void dc_close_cb(void *user_data, tgemu_conn *conn)
-{
-    struct rig *r = user_data;
-    if (conn == r->dc_conn)
-        r->dc_closed = 1; /* acted on by pump(), outside the DC's call */
-}
-
-static void on_answer(void *user_data, const tgb_rpc_answer *a)
-{
-    struct answer *ans = user_data;
-    ans->calls++;
-    ans->error = a->error;
-    ans->rpc_error_code = a->rpc_error_code;
-    if (a->rpc_error_message)
-        snprintf(ans->rpc_error_message, sizeof(ans->rpc_error_message), "%s",
-                 a->rpc_error_message);
-    ans->result.len = 0;
-    if (a->result_len)
-        tgb_buf_append(&ans->result, a->result, a->result_len);
-}
-
-static void rig_init(struct rig *r, uint32_t seed)
-{
-    memset(r, 0, sizeof(*r));
-    r->now = (tgb_time)1764000000 * 1000000;
-    r->client_seed = seed;
-    r->dc_seed = seed ^ 0x5bd1e995u;
-    r->dc_rnd.fn = seeded_random;
-    r->dc_rnd.user_data = &r->dc_seed;
-    tgb_buf_init(&r->bytes_seen, 0);
-    static const uint8_t secret[32] = {1, 2, 3};
-    tgemu_dc_option opts[2] = {{1, "127.0.0.1", 10443}, {2, "127.0.0.1", 10444}};
-    tgemu_dc_config cfg = {1, server_key, &r->dc_rnd, opts, 2, secret};
-    tgemu_dc_callbacks cb = {NULL, dc_close_cb, NULL, dc_log_cb};
-    CHECK_OK(tgemu_dc_new(&r->dc, &cfg, &cb, r, r->now));
-}
-
-static int rig_session(struct rig *r, int transport, const uint8_t *auth_key)
-{
-    tgb_session_settings st;
-    tgb_session_settings_default(&st);
-    st.dc_id = 1;
-    st.host = "127.0.0.1";
-    st.port = 10443;
-    st.transport = transport;
-    st.rsa_public_keys_pem = server_pem;
-    st.api_id = 4;
-    st.device_model = "test";
-    st.auth_key = auth_key;
-    st.auth_key_len = auth_key ? 256 : 0;
-    st.ping_interval = 60;
-    st.request_timeout = 0;
-    tgb_session_callbacks cb;
-    tgb_session_callbacks_default(&cb);
-    cb.connect = rig_connect;
-    cb.close = rig_close;
-    cb.random = rig_random;
-    cb.auth_key = rig_auth_key;
-    cb.log = rig_log;
-    return tgb_session_new(&r->s, &st, &cb, r, r->now);
-}
-
-/* Moves bytes both ways until nothing moves. Returns 1 if anything moved. */
-static int pump_once(struct rig *r)
-{
-    int moved = 0;
-    if (r->connect_pending) {
-        r->connect_pending = 0;
-        CHECK_OK(tgb_session_connected(r->s, r->conn, r->now));
-        moved = 1;
-    }
-    for (int round = 0; round < 1000; round++) {
-        int any = 0;
-        const uint8_t *data;
-        size_t n;
-        if (r->conn && r->dc_conn && (n = tgb_session_pending(r->s, r->conn, &data)) > 0) {
-            tgb_buf_append(&r->bytes_seen, data, n);
-            tgb_buf chunk;
-            tgb_buf_init(&chunk, 0);
-            tgb_buf_append(&chunk, data, n);
-            tgb_session_sent(r->s, r->conn, n, r->now);
-            tgemu_conn_recv(r->dc_conn, chunk.data, chunk.len, r->now);
-            tgb_buf_free(&chunk);
-            any = 1;
-        }
-        if (r->dc_conn && !r->dc_closed && (n = tgemu_conn_pending(r->dc_conn, &data)) > 0) {
-            tgb_buf_append(&r->bytes_seen, data, n);
-            tgb_buf chunk;
-            tgb_buf_init(&chunk, 0);
-            tgb_buf_append(&chunk, data, n);
-            tgemu_conn_sent(r->dc_conn, n);
-            if (r->conn)
-                tgb_session_recv(r->s, r->conn, chunk.data, chunk.len, r->now);
-            tgb_buf_free(&chunk);
-            any = 1;
-        }
-        if (r->dc_closed && r->dc_conn) {
-            /* the DC hung up: the socket closes, both sides hear of it */
-            tgemu_conn_del(r->dc_conn, r->now);
-            r->dc_conn = NULL;
-            uint64_t conn = r->conn;
-            r->conn = 0;
-            tgb_session_closed(r->s, conn, r->now);
-            any = 1;
-        }
-        if (!any)
-            break;
-        moved = 1;
-    }
-    return moved;
-}
-
-/* Runs the simulation until `done(ctx)` or `limit` simulated seconds pass. */
-static int run_until(struct rig *r, int (*done)(void *ctx), void *ctx, int limit)
-{
-    tgb_time end = r->now + (tgb_time)limit * 1000000;
-    while (!done(ctx)) {
-        if (pump_once(r))
-            continue;
-        tgb_time t = tgb_session_next_timeout(r->s);
-        tgb_time d = tgemu_dc_next_timeout(r->dc);
-        if (d < t)
-            t = d;
-        if (t > end)
-            return 0;
-        if (t > r->now)
-            r->now = t;
-        tgb_session_timeout(r->s, r->now);
-        tgemu_dc_timeout(r->dc, r->now);
-    }
-    return 1;
-}
-
-static void rig_free(struct rig *r)
-{
-    tgb_session_del(r->s);
-    r->s = NULL;
-    if (r->dc_conn)
-        tgemu_conn_del(r->dc_conn, r->now);
-    r->dc_conn = NULL;
-    tgemu_dc_del(r->dc);
-    tgb_buf_free(&r->bytes_seen);
-}
 
 /* ------------------------------------------------------------------ helpers */
 
@@ -664,6 +426,258 @@ static void test_deadline(void)
     rig_free(&r);
 }
 
+/* Sends `query` and runs until it is answered. */
+static void call_and_wait(struct rig *r, const tgb_buf *query, struct answer *a)
+{
+    memset(a, 0, sizeof(*a));
+    tgb_buf_init(&a->result, 0);
+    CHECK_OK(tgb_session_call(r->s, query->data, query->len, on_answer, a, NULL, r->now));
+    struct many m = {a, 1};
+    CHECK(run_until(r, all_answered, &m, 30));
+}
+
+/*
+ * A client on layer 144 (Telethon's): its invokeWithLayer(144, help.getConfig) is
+ * answered with layer 144's config (its own constructor id), and later queries without
+ * the wrapper stay in 144. Layers 198 and 227 are accepted; layer 100 is refused.
+ */
+static void test_older_layers(void)
+{
+    struct rig r;
+    rig_init(&r, 144);
+    CHECK_OK(rig_session(&r, TGB_TRANSPORT_INTERMEDIATE, NULL));
+    struct many warm = send_many(&r, 1);
+    CHECK(run_until(&r, all_answered, &warm, 30));
+    free_many(&warm);
+
+    tgb_tl_layer_map *map144;
+    CHECK_OK(tgb_tl_layer_map_new(&map144, &tgb_tl_schema_api, &tgb_tl_schema_layer144));
+    tl_help_getConfig get = {.base = {&tgb_tl_c_help_getConfig}};
+    tl_invokeWithLayer invoke = {.base = {&tgb_tl_c_invokeWithLayer}};
+    invoke.layer = 144;
+    invoke.query = (tl_object *)&get;
+    tgb_buf q;
+    tgb_buf_init(&q, 0);
+    CHECK_OK(tgb_tl_encode_object_to(map144, NULL, &q, &invoke, NULL));
+    struct answer a;
+    call_and_wait(&r, &q, &a);
+    CHECK_EQ(a.rpc_error_code, 0);
+    CHECK(a.result.len >= 4 && tgb_le32(a.result.data) == 0x330b4067u); /* config in 144 */
+    tgb_arena arena;
+    tgb_arena_init(&arena, NULL, 0, 0);
+    tl_object *o = NULL;
+    CHECK_EQ(tgb_tl_decode_object(&tgb_tl_schema_api, &arena, &tgb_tl_t_Config, a.result.data,
+                                  a.result.len, &o, NULL, NULL),
+             TGB_ERR_TL_UNKNOWN_ID);
+    CHECK_OK(tgb_tl_decode_object_from(map144, &arena, &tgb_tl_t_Config, a.result.data,
+                                       a.result.len, &o, NULL, NULL));
+    tl_config *cfg = (tl_config *)o;
+    CHECK(cfg && cfg->this_dc == 1 && cfg->dc_options.count == 2);
+    tgb_buf_free(&a.result);
+
+    /* no wrapper now: the DC remembers the key's layer */
+    encode_fn(&q, &tgb_tl_c_help_getConfig);
+    call_and_wait(&r, &q, &a);
+    CHECK(a.result.len >= 4 && tgb_le32(a.result.data) == 0x330b4067u);
+    tgb_buf_free(&a.result);
+
+    /* 198 and 227 are served; 100 is not */
+    static const int layers[] = {198, 227, 100};
+    for (int i = 0; i < 3; i++) {
+        q.len = 0;
+        uint8_t head[8];
+        tgb_put_le32(head, TL_ID_invokeWithLayer);
+        tgb_put_le32(head + 4, (uint32_t)layers[i]);
+        tgb_buf_append(&q, head, 8);
+        uint8_t fn[4];
+        tgb_put_le32(fn, TL_ID_help_getNearestDc);
+        tgb_buf_append(&q, fn, 4);
+        call_and_wait(&r, &q, &a);
+        if (layers[i] == 100) {
+            CHECK_EQ(a.rpc_error_code, 400);
+            CHECK_STR(a.rpc_error_message, "CONNECTION_LAYER_INVALID");
+        } else {
+            CHECK_EQ(a.rpc_error_code, 0);
+            CHECK(a.result.len == 16 && tgb_le32(a.result.data) == TL_ID_nearestDc);
+        }
+        tgb_buf_free(&a.result);
+    }
+
+    /* what the DC cannot parse, or does not know, gets Telegram's errors */
+    static const struct {
+        uint32_t id;
+        int code;
+        const char *message;
+    } bad[] = {{0x12345678u, 400, "INPUT_METHOD_INVALID"},
+               {TL_ID_users_getFullUser, 400, "INPUT_FETCH_ERROR"}, /* truncated */
+               {TL_ID_updates_getState, 401, "AUTH_KEY_UNREGISTERED"}};
+    for (int i = 0; i < 3; i++) {
+        q.len = 0;
+        uint8_t head[8];
+        tgb_put_le32(head, TL_ID_invokeWithLayer);
+        tgb_put_le32(head + 4, 228);
+        tgb_buf_append(&q, head, 8);
+        uint8_t fn[4];
+        tgb_put_le32(fn, bad[i].id);
+        tgb_buf_append(&q, fn, 4);
+        call_and_wait(&r, &q, &a);
+        CHECK_EQ(a.rpc_error_code, bad[i].code);
+        CHECK_STR(a.rpc_error_message, bad[i].message);
+        tgb_buf_free(&a.result);
+    }
+    tgb_arena_free(&arena);
+    tgb_buf_free(&q);
+    tgb_tl_layer_map_del(map144);
+    rig_free(&r);
+}
+
+/*
+ * Perfect forward secrecy: a permanent key, then a temporary one bound to it with
+ * auth.bindTempAuthKey before any request, replaced before it expires while requests
+ * keep being answered; a persisted permanent key is reused; the DC refuses bindings
+ * it cannot verify.
+ */
+static void test_temp_keys(void)
+{
+    struct rig r;
+    rig_init(&r, 2024);
+    CHECK_OK(rig_session_pfs(&r, TGB_TRANSPORT_INTERMEDIATE, NULL, 300));
+    struct many m = send_many(&r, 3);
+    CHECK(run_until(&r, all_answered, &m, 30));
+    check_nearest(&m, 0);
+    free_many(&m);
+    tgemu_dc_stats st;
+    tgemu_dc_get_stats(r.dc, &st);
+    CHECK_EQ(st.auth_keys, 2); /* permanent + temporary */
+    CHECK_EQ(r.keys_made, 1);  /* only the permanent one is the owner's to keep */
+    uint8_t perm[256];
+    memcpy(perm, r.last_key, 256);
+
+    /* 300 s keys are replaced 30 s early; requests before and after are answered */
+    tgb_time end = r.now + (tgb_time)600 * 1000000;
+    while (r.now < end) {
+        m = send_many(&r, 2);
+        CHECK(run_until(&r, all_answered, &m, 60));
+        check_nearest(&m, 0);
+        free_many(&m);
+        r.now += (tgb_time)50 * 1000000;
+        tgb_session_timeout(r.s, r.now);
+    }
+    tgemu_dc_get_stats(r.dc, &st);
+    CHECK(st.auth_keys >= 3 && st.auth_keys <= 5); /* one or two renewals in 600 s */
+    CHECK_EQ(r.keys_made, 1);
+
+    /* a binding the DC cannot verify: garbage encrypted_message */
+    tl_auth_bindTempAuthKey bad = {.base = {&tgb_tl_c_auth_bindTempAuthKey}};
+    uint8_t perm_id[8];
+    tgb_auth_key_id(perm, perm_id);
+    bad.perm_auth_key_id = (int64_t)tgb_le64(perm_id);
+    bad.nonce = 1;
+    bad.expires_at = 2;
+    static const uint8_t junk[24 + 80] = {1, 2, 3};
+    bad.encrypted_message = (tgb_tl_bytes){junk, sizeof(junk)};
+    tgb_buf q;
+    tgb_buf_init(&q, 0);
+    CHECK_OK(tgb_tl_encode_object(&q, &bad, NULL));
+    struct answer a;
+    call_and_wait(&r, &q, &a);
+    CHECK_EQ(a.rpc_error_code, 400);
+    CHECK_STR(a.rpc_error_message, "ENCRYPTED_MESSAGE_INVALID");
+    tgb_buf_free(&a.result);
+    tgb_session_del(r.s);
+    r.s = NULL;
+    if (r.dc_conn)
+        tgemu_conn_del(r.dc_conn, r.now);
+    r.dc_conn = NULL;
+    r.conn = 0;
+
+    /* the permanent key persisted: only a temporary key is made */
+    tgemu_dc_get_stats(r.dc, &st);
+    uint64_t before = st.auth_keys;
+    CHECK_OK(rig_session_pfs(&r, TGB_TRANSPORT_ABRIDGED, perm, 300));
+    m = send_many(&r, 1);
+    CHECK(run_until(&r, all_answered, &m, 30));
+    check_nearest(&m, 0);
+    free_many(&m);
+    tgemu_dc_get_stats(r.dc, &st);
+    CHECK_EQ(st.auth_keys, before + 1);
+    CHECK_EQ(r.keys_made, 1);
+    tgb_session_del(r.s);
+    r.s = NULL;
+    if (r.dc_conn)
+        tgemu_conn_del(r.dc_conn, r.now);
+    r.dc_conn = NULL;
+    r.conn = 0;
+
+    /* binding over a permanent key makes no sense */
+    CHECK_OK(rig_session(&r, TGB_TRANSPORT_ABRIDGED, perm));
+    call_and_wait(&r, &q, &a);
+    CHECK_EQ(a.rpc_error_code, 400);
+    CHECK_STR(a.rpc_error_message, "TEMP_AUTH_KEY_EMPTY");
+    tgb_buf_free(&a.result);
+    tgb_buf_free(&q);
+    rig_free(&r);
+}
+
+/* Without host or keys, a session goes to Telegram's own DCs with Telegram's keys. */
+struct seen_connect {
+    char host[64];
+    int port;
+};
+
+static int record_connect(void *user_data, uint64_t conn, const char *host, int port)
+{
+    struct seen_connect *c = user_data;
+    (void)conn;
+    snprintf(c->host, sizeof(c->host), "%s", host);
+    c->port = port;
+    return 0;
+}
+
+static void ignore_close(void *user_data, uint64_t conn)
+{
+    (void)user_data, (void)conn;
+}
+
+static void test_defaults(void)
+{
+    static const struct {
+        int dc, test;
+        const char *host;
+    } cases[] = {{1, 0, "149.154.175.50"},
+                 {2, 0, "149.154.167.51"},
+                 {5, 0, "149.154.171.5"},
+                 {2, 1, "149.154.167.40"},
+                 {3, 1, "149.154.175.117"}};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        tgb_session_settings st;
+        tgb_session_settings_default(&st);
+        CHECK_EQ(st.transport, TGB_TRANSPORT_INTERMEDIATE);
+        CHECK_EQ(st.layer, 228);
+        st.dc_id = cases[i].dc;
+        st.test_dc = cases[i].test;
+        tgb_session_callbacks cb;
+        tgb_session_callbacks_default(&cb);
+        cb.connect = record_connect;
+        cb.close = ignore_close;
+        struct seen_connect seen = {{0}, 0};
+        tgb_session *s = NULL;
+        CHECK_OK(tgb_session_new(&s, &st, &cb, &seen, 0));
+        CHECK_STR(seen.host, cases[i].host);
+        CHECK_EQ(seen.port, 443);
+        tgb_session_del(s);
+    }
+    /* the built-in keys are Telegram's (fingerprints from telegram-network.md) */
+    tgb_rsa_key *k;
+    CHECK_OK(
+        tgb_rsa_key_from_pem(&k, tgb_dc_production_rsa_pem, strlen(tgb_dc_production_rsa_pem)));
+    CHECK(tgb_rsa_key_fingerprint(k) == 0xd09d1d85de64fd85ull);
+    tgb_rsa_key_del(k);
+    CHECK_OK(tgb_rsa_key_from_pem(&k, tgb_dc_test_rsa_pem, strlen(tgb_dc_test_rsa_pem)));
+    CHECK(tgb_rsa_key_fingerprint(k) == 0xb25898df208d2603ull);
+    tgb_rsa_key_del(k);
+}
+
 static void test_bad_settings(void)
 {
     tgb_session_settings st;
@@ -701,6 +715,9 @@ int main(void)
     RUN(test_persisted_key);
     RUN(test_lifecycle);
     RUN(test_deadline);
+    RUN(test_older_layers);
+    RUN(test_temp_keys);
+    RUN(test_defaults);
     tgb_rsa_key_del(server_key);
     free(server_pem);
     return check_report();

@@ -6,7 +6,6 @@
  * from the page, which builds every inner-data form under both RSA schemes and every
  * malformed message; and a malicious server built here, against the client.
  */
-#define _POSIX_C_SOURCE 200809L
 
 #include "base/buf.h"
 #include "check.h"

@@ -6,7 +6,6 @@
  * of the old layers pin the wire format; constructors the old layer lacks take their
  * documented replacements; hostile input gets clean errors.
  */
-#define _POSIX_C_SOURCE 200809L /* clock_gettime */
 #include "check.h"
 #include "tl/tl.h"
 #include "tl/tl_api.h"

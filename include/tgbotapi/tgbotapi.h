@@ -117,6 +117,21 @@ TGB_API const char *tgb_version(void);
 /** Returns the MTProto API layer the library was built for (TGB_TL_LAYER at build time). */
 TGB_API int tgb_tl_layer(void);
 
+/**
+ * Frees memory the library allocated and handed over (e.g. tgb_tl_to_json's string),
+ * so programs and bindings whose allocator differs from the library's can free it.
+ * NULL-safe.
+ */
+TGB_API void tgb_free(void *p);
+
+/**
+ * Renders one serialised TL object of layer TGB_TL_LAYER (a boxed constructor or
+ * function, e.g. a request's answer) as compact JSON: {"_":"nearestDc","country":"NL",
+ * ...}, longs as numbers, bytes as hex strings. *json is NUL-terminated and freed with
+ * tgb_free(). TGB_ERR_TL_* when the bytes are not one whole object.
+ */
+TGB_API int tgb_tl_to_json_string(const uint8_t *tl, size_t len, char **json);
+
 /* ====================================================================== time */
 
 /**

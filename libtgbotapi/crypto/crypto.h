@@ -137,6 +137,23 @@ int tgb_mtproto_decrypt(const uint8_t auth_key[256], int x, const uint8_t *in, s
                         uint8_t *out);
 
 /**
+ * MTProto 1.0 encryption, still used for auth.bindTempAuthKey's encrypted_message:
+ * `plain` is the whole plaintext (salt, session_id, msg_id, seq_no, length, body and
+ * 0..15 bytes of padding), `len` a multiple of 16, `unpadded` its length without the
+ * padding (msg_key covers that much). `out` receives auth_key_id + msg_key +
+ * ciphertext, 24 + len bytes.
+ */
+int tgb_mtproto1_encrypt(const uint8_t auth_key[256], int x, const uint8_t *plain, size_t len,
+                         size_t unpadded, uint8_t *out);
+
+/**
+ * The inverse: checks auth_key_id, the length field against the padding rule and
+ * msg_key (TGB_ERR_INTEGRITY on any mismatch, `out` wiped). `out` gets len - 24 bytes.
+ */
+int tgb_mtproto1_decrypt(const uint8_t auth_key[256], int x, const uint8_t *in, size_t len,
+                         uint8_t *out);
+
+/**
  * Temporary AES key and IV of the auth-key exchange, from new_nonce and server_nonce
  * (https://core.telegram.org/mtproto/auth_key, step 5).
  */

@@ -133,3 +133,87 @@ void tgb_tmp_aes_from_nonces(const uint8_t new_nonce[32], const uint8_t server_n
     OPENSSL_cleanse(sn, sizeof(sn));
     OPENSSL_cleanse(nn, sizeof(nn));
 }
+
+/* ------------------------------------------------------------------ MTProto 1.0 */
+
+/*
+ * MTProto 1.0 survives in one place: auth.bindTempAuthKey's encrypted_message is
+ * encrypted with the permanent key the old way (https://core.telegram.org/method/
+ * auth.bindTempAuthKey, "Generating encrypted_message"): msg_key is the low 128 bits of
+ * SHA1 of the unpadded plaintext, and the key and IV come from four SHA1s
+ * (https://core.telegram.org/mtproto/description_v1, "Defining AES Key and IV").
+ */
+static void kdf_v1(const uint8_t auth_key[256], const uint8_t msg_key[16], int x,
+                   uint8_t aes_key[32], uint8_t aes_iv[32])
+{
+    uint8_t a[20], b[20], c[20], d[20];
+    tgb_span sa[2] = {{msg_key, 16}, {auth_key + x, 32}};
+    tgb_span sb[3] = {{auth_key + 32 + x, 16}, {msg_key, 16}, {auth_key + 48 + x, 16}};
+    tgb_span sc[2] = {{auth_key + 64 + x, 32}, {msg_key, 16}};
+    tgb_span sd[2] = {{msg_key, 16}, {auth_key + 96 + x, 32}};
+    tgb_sha1_spans(sa, 2, a);
+    tgb_sha1_spans(sb, 3, b);
+    tgb_sha1_spans(sc, 2, c);
+    tgb_sha1_spans(sd, 2, d);
+    /* aes_key = a[0:8] + b[8:20] + c[4:16]; aes_iv = a[8:20] + b[0:8] + c[16:20] + d[0:8] */
+    memcpy(aes_key, a, 8);
+    memcpy(aes_key + 8, b + 8, 12);
+    memcpy(aes_key + 20, c + 4, 12);
+    memcpy(aes_iv, a + 8, 12);
+    memcpy(aes_iv + 12, b, 8);
+    memcpy(aes_iv + 20, c + 16, 4);
+    memcpy(aes_iv + 24, d, 8);
+    OPENSSL_cleanse(a, sizeof(a));
+    OPENSSL_cleanse(b, sizeof(b));
+    OPENSSL_cleanse(c, sizeof(c));
+    OPENSSL_cleanse(d, sizeof(d));
+}
+
+int tgb_mtproto1_encrypt(const uint8_t auth_key[256], int x, const uint8_t *plain, size_t len,
+                         size_t unpadded, uint8_t *out)
+{
+    if (!auth_key || !plain || !out || len < 32 || len % 16 || unpadded > len ||
+        len - unpadded >= 16 || (x != TGB_MTPROTO_CLIENT && x != TGB_MTPROTO_SERVER))
+        return TGB_ERR_INVALID;
+    uint8_t hash[20], key[32], iv[32];
+    tgb_auth_key_id(auth_key, out);
+    tgb_sha1(plain, unpadded, hash);
+    memcpy(out + 8, hash + 4, 16);
+    kdf_v1(auth_key, out + 8, x, key, iv);
+    int rc = tgb_aes_ige_encrypt(key, iv, plain, out + 24, len);
+    OPENSSL_cleanse(key, sizeof(key));
+    OPENSSL_cleanse(iv, sizeof(iv));
+    return rc;
+}
+
+int tgb_mtproto1_decrypt(const uint8_t auth_key[256], int x, const uint8_t *in, size_t len,
+                         uint8_t *out)
+{
+    if (!auth_key || !in || !out || len < 24 + 32 || (len - 24) % 16 ||
+        (x != TGB_MTPROTO_CLIENT && x != TGB_MTPROTO_SERVER))
+        return TGB_ERR_INVALID;
+    size_t n = len - 24;
+    uint8_t id[8], key[32], iv[32], hash[20];
+    tgb_auth_key_id(auth_key, id);
+    if (CRYPTO_memcmp(id, in, 8) != 0)
+        return TGB_ERR_INTEGRITY;
+    kdf_v1(auth_key, in + 8, x, key, iv);
+    int rc = tgb_aes_ige_decrypt(key, iv, in + 24, out, n);
+    OPENSSL_cleanse(key, sizeof(key));
+    OPENSSL_cleanse(iv, sizeof(iv));
+    if (rc)
+        return rc;
+    /* the unpadded length is the 32-byte header plus the length field at offset 28 */
+    uint32_t body = (uint32_t)out[28] | (uint32_t)out[29] << 8 | (uint32_t)out[30] << 16 |
+                    (uint32_t)out[31] << 24;
+    if (body > n - 32 || n - 32 - body >= 16) {
+        OPENSSL_cleanse(out, n);
+        return TGB_ERR_INTEGRITY;
+    }
+    tgb_sha1(out, 32 + body, hash);
+    if (CRYPTO_memcmp(hash + 4, in + 8, 16) != 0) {
+        OPENSSL_cleanse(out, n);
+        return TGB_ERR_INTEGRITY;
+    }
+    return 0;
+}

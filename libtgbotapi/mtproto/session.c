@@ -46,8 +46,12 @@
 /* SG "Checking msg_id": server messages more than 300 s old or 30 s ahead are ignored. */
 #define SERVER_MSG_MAX_AGE   (300 * SEC)
 #define SERVER_MSG_MAX_AHEAD (30 * SEC)
-/* Recently seen server msg_ids, to drop duplicates (SG asks for "the last N"). */
-#define SEEN_IDS 128
+/*
+ * Recently seen server msg_ids, to drop duplicates (SG asks for "the last N"). Once the
+ * window is full, an id below all of it is dropped as too old (as tdlib does), so a
+ * replay cannot slip in behind the window; 64 keeps an idle session small.
+ */
+#define SEEN_IDS 64
 /* Messages per received container we accept; Telegram sends far fewer. */
 #define MAX_CONTAINER_IN 1024
 /* gzip_packed is tried for requests longer than this (as tdlib and Telethon do). */
@@ -68,7 +72,8 @@ enum req_state { ST_QUEUED, ST_RESEND, ST_SENT, ST_ACKED };
 enum req_flag {
     F_PREFIX = 1,  /* the body is init_prefix ++ data */
     F_CONTENT = 2, /* content-related: odd seqno (D "Content-related Message") */
-    F_PICKED = 4   /* chosen for the packet being built */
+    F_PICKED = 4,  /* chosen for the packet being built */
+    F_BIND = 8     /* auth.bindTempAuthKey: the body is built with its msg_id, see bind_body */
 };
 
 typedef struct req {
@@ -97,7 +102,7 @@ struct tgb_mtp_session {
     tgb_mtp_callbacks cb;
     void *user_data;
     const tgb_random *rnd;
-    uint8_t *init_prefix;
+    const uint8_t *init_prefix;
     size_t init_prefix_len;
     int ping_interval;
 
@@ -419,6 +424,16 @@ static int seen_has(const tgb_mtp_session *s, uint64_t id)
     return 0;
 }
 
+static int seen_too_old(const tgb_mtp_session *s, uint64_t id)
+{
+    if (s->nseen < SEEN_IDS)
+        return 0;
+    for (uint32_t i = 0; i < s->nseen; i++)
+        if (s->seen[i] < id)
+            return 0;
+    return 1;
+}
+
 static void seen_add(tgb_mtp_session *s, uint64_t id)
 {
     s->seen[s->seen_pos] = id;
@@ -461,15 +476,8 @@ int tgb_mtp_session_new(tgb_mtp_session **out, const tgb_mtp_config *config,
     s->user_data = user_data;
     s->rnd = config->rnd;
     s->ping_interval = config->ping_interval;
-    if (config->init_prefix_len) {
-        s->init_prefix = malloc(config->init_prefix_len);
-        if (!s->init_prefix) {
-            free(s);
-            return TGB_ERR_NOMEM;
-        }
-        memcpy(s->init_prefix, config->init_prefix, config->init_prefix_len);
-        s->init_prefix_len = config->init_prefix_len;
-    }
+    s->init_prefix = config->init_prefix; /* borrowed: the owner keeps one per DC */
+    s->init_prefix_len = config->init_prefix_len;
     uint8_t sid[8];
     int rc = tgb_random_bytes(s->rnd, sid, sizeof(sid));
     if (rc) {
@@ -500,7 +508,6 @@ void tgb_mtp_session_del(tgb_mtp_session *s)
     }
     free(s->acks);
     free(s->acks_inflight);
-    free(s->init_prefix);
     memset(s->auth_key, 0, sizeof(s->auth_key));
     free(s);
 }
@@ -577,8 +584,66 @@ int tgb_mtp_session_destroy_other(tgb_mtp_session *s, uint64_t session_id, tgb_t
 
 /* The serialised body of `r`: init_prefix ++ data for the first request of a session,
  * gzip_packed when that is shorter (SM "Packed Object"). */
+/*
+ * auth.bindTempAuthKey (https://core.telegram.org/method/auth.bindTempAuthKey): the
+ * binding message names the msg_id of the very message that carries the query, so the
+ * query is built when that msg_id is known. r->data holds the permanent key (256),
+ * the nonce (8) and expires_at (4).
+ */
+static int bind_body(tgb_buf *b, const tgb_mtp_session *s, const req *r)
+{
+    const uint8_t *perm_key = r->data;
+    uint8_t perm_id[8];
+    tgb_auth_key_id(perm_key, perm_id);
+    /* salt and session_id random, msg_id the query's, seq_no 0, then the inner object */
+    uint8_t plain[80], enc[24 + 80];
+    int rc = tgb_random_bytes(s->rnd, plain, 16);
+    if (rc)
+        return rc;
+    tgb_put_le64(plain + 16, r->msg_id);
+    tgb_put_le32(plain + 24, 0);
+    tgb_put_le32(plain + 28, 40);
+    tgb_put_le32(plain + 32, TL_ID_bind_auth_key_inner);
+    memcpy(plain + 36, r->data + 256, 8); /* nonce */
+    memcpy(plain + 44, s->key_id, 8);     /* temp_auth_key_id */
+    memcpy(plain + 52, perm_id, 8);       /* perm_auth_key_id */
+    tgb_put_le64(plain + 60, s->session_id);
+    memcpy(plain + 68, r->data + 264, 4); /* expires_at */
+    if ((rc = tgb_random_bytes(s->rnd, plain + 72, 8)) != 0 ||
+        (rc = tgb_mtproto1_encrypt(perm_key, TGB_MTPROTO_CLIENT, plain, 80, 72, enc)) != 0)
+        return rc;
+    put32(b, TL_ID_auth_bindTempAuthKey);
+    tgb_buf_append(b, perm_id, 8);
+    tgb_buf_append(b, r->data + 256, 8);
+    tgb_buf_append(b, r->data + 264, 4);
+    put_bytes(b, enc, sizeof(enc));
+    memset(plain, 0, sizeof(plain));
+    return 0;
+}
+
+int tgb_mtp_session_send_bind(tgb_mtp_session *s, uint64_t token, const uint8_t perm_key[256],
+                              int64_t nonce, int32_t expires_at, tgb_time now)
+{
+    req *r = req_new(REQ_USER, token, 256 + 8 + 4);
+    if (!r)
+        return TGB_ERR_NOMEM;
+    memcpy(r->data, perm_key, 256);
+    tgb_put_le64(r->data + 256, (uint64_t)nonce);
+    tgb_put_le32(r->data + 264, (uint32_t)expires_at);
+    r->flags |= F_BIND;
+    /* it must be the first thing this key says: at the head of the queue */
+    r->next = s->head;
+    s->head = r;
+    if (!s->tail)
+        s->tail = r;
+    want_write(s, now);
+    return 0;
+}
+
 static int write_body(tgb_buf *b, const tgb_mtp_session *s, const req *r)
 {
+    if (r->flags & F_BIND)
+        return bind_body(b, s, r);
     const uint8_t *p = r->data;
     size_t n = r->len;
     tgb_buf joined, packed;
@@ -700,7 +765,9 @@ int tgb_mtp_session_pull(tgb_mtp_session *s, tgb_time now, tgb_buf *out)
         if (!(r->flags & F_PICKED))
             continue;
         if (r->state == ST_QUEUED) {
-            if (r->kind == REQ_USER && s->need_init && s->init_prefix_len) {
+            if (r->flags & F_BIND) {
+                /* not wrapped: the binding goes before initConnection */
+            } else if (r->kind == REQ_USER && s->need_init && s->init_prefix_len) {
                 /* the first request of every new session carries invokeWithLayer +
                  * initConnection (https://core.telegram.org/api/invoking#layers) */
                 r->flags |= F_PREFIX;
@@ -1378,6 +1445,11 @@ int tgb_mtp_session_recv(tgb_mtp_session *s, const uint8_t *packet, size_t len, 
     }
     if (!(msg_id & 1)) {
         log_line(s, 2, "dropped a packet with an even msg_id");
+        goto done;
+    }
+    if (seen_too_old(s, msg_id)) {
+        log_line(s, 2, "dropped a packet older than every recent one %016llx",
+                 (unsigned long long)msg_id);
         goto done;
     }
     if (seen_has(s, msg_id)) {

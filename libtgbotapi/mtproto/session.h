@@ -70,7 +70,8 @@ typedef struct tgb_mtp_config {
     const uint8_t *init_prefix; /* bytes put before the first request of every new
                                    session: invokeWithLayer#da9b0d0d layer,
                                    initConnection#c1cd5ea9 fields, up to its query;
-                                   copied; may be empty */
+                                   borrowed: it must outlive the session;
+                                   may be empty */
     size_t init_prefix_len;
     int ping_interval; /* seconds; 0 = no pings */
 } tgb_mtp_config;
@@ -93,6 +94,15 @@ void tgb_mtp_session_del(tgb_mtp_session *s);
  */
 int tgb_mtp_session_send(tgb_mtp_session *s, uint64_t token, const uint8_t *query, size_t len,
                          tgb_time now);
+
+/**
+ * Queues auth.bindTempAuthKey, binding this session's (temporary) key to `perm_key`
+ * until `expires_at` (server Unix time), ahead of every other request. Its answer
+ * (boolTrue, or an rpc_error) comes to the answer callback under `token`. The query is
+ * built when it is sent, because its binding message names its own msg_id.
+ */
+int tgb_mtp_session_send_bind(tgb_mtp_session *s, uint64_t token, const uint8_t perm_key[256],
+                              int64_t nonce, int32_t expires_at, tgb_time now);
 
 /**
  * Forgets request `token`: its answer callback will not run; if it was not sent yet it

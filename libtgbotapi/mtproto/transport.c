@@ -33,9 +33,6 @@
 /* A larger max_packet is refused: it would let the padded cap (max + 15) overflow and
  * is far beyond anything Telegram sends. */
 #define MAX_PACKET_LIMIT ((size_t)1 << 30)
-/* A buffer grown past this (by a large frame) is released once drained, rather than
- * kept for an idle connection. */
-#define KEEP_BUFFER_MAX ((size_t)1 << 20)
 #define FULL_OVERHEAD   12 /* length, seq_no, crc */
 
 struct tgb_framer {
@@ -356,11 +353,14 @@ static void release(tgb_framer *f)
     if (f->head != f->end || !f->transport)
         return;
     f->head = f->scan = f->end = 0;
-    if (f->cap > KEEP_BUFFER_MAX) {
-        free(f->buf);
-        f->buf = NULL;
-        f->cap = 0;
-    }
+    /*
+     * Nothing buffered: give the memory back. An idle connection then costs no
+     * receive buffer (thousands of idle bots per process), and a busy one pays one
+     * allocation per batch of bytes, small next to the crypto per message.
+     */
+    free(f->buf);
+    f->buf = NULL;
+    f->cap = 0;
 }
 
 /*

@@ -32,7 +32,8 @@
  *
  * Received bytes are buffered only as far as the next length can be checked, so a
  * length over the max packet is refused before any of its body is stored; the buffer
- * otherwise holds what was fed and not yet taken with tgb_framer_next().
+ * otherwise holds what was fed and not yet taken with tgb_framer_next(), and is freed
+ * as soon as that is nothing, so an idle connection holds no receive buffer.
  */
 #ifndef TGB_MTPROTO_TRANSPORT_H
 #define TGB_MTPROTO_TRANSPORT_H

@@ -54,14 +54,26 @@ struct tgb_session {
     int request_timeout;
     char *host;
     int port;
+    /*
+     * The server's keys as PEM (NULL: Telegram's built-in ones), parsed into `keys` only
+     * while a key exchange runs: an idle session should not carry RSA keys around.
+     */
+    char *rsa_pem;
     tgb_rsa_key **keys;
     size_t nkeys;
     uint8_t *init_prefix;
     size_t init_prefix_len;
 
-    /* the auth key and its session core */
-    int have_key;
-    uint8_t auth_key[256];
+    /*
+     * The key the session core uses, and the core. With temp_keys (PFS) that key is a
+     * temporary one, bound to `perm_key` with auth.bindTempAuthKey before any request
+     * goes out, and replaced before it expires.
+     */
+    int have_key;     /* the core holds the key */
+    int have_perm;
+    uint8_t *perm_key; /* with temp_keys: the permanent key (256 bytes) */
+    int bound;              /* the temporary key is bound: requests may go */
+    tgb_time temp_renew_at; /* when to replace the temporary key */
     int64_t salt;
     int64_t time_offset_us;
     tgb_mtp_session *core;
@@ -93,8 +105,12 @@ struct tgb_session {
     size_t unsent;
     uint64_t *to_forget;
     size_t nforget, capforget;
-    int dead; /* the core reported the connection dead */
+    int dead;        /* the core reported the connection dead */
+    int bind_failed; /* the server refused to bind our temporary key */
 };
+
+/* The token of auth.bindTempAuthKey in the core: call ids start at 1. */
+#define BIND_TOKEN 0
 
 /* ------------------------------------------------------------------ small helpers */
 
@@ -272,11 +288,71 @@ static void flush_core(tgb_session *s, tgb_time now)
         want_write(s);
 }
 
+/* ------------------------------------------------------------------ server keys */
+
+static const char *pem_of(const tgb_session *s)
+{
+    return s->rsa_pem ? s->rsa_pem : s->test_dc ? tgb_dc_test_rsa_pem : tgb_dc_production_rsa_pem;
+}
+
+static void drop_rsa_keys(tgb_session *s)
+{
+    for (size_t i = 0; i < s->nkeys; i++)
+        tgb_rsa_key_del(s->keys[i]);
+    free(s->keys);
+    s->keys = NULL;
+    s->nkeys = 0;
+}
+
+/* Reads every PEM block in `pem` as a key. */
+static int load_keys(tgb_session *s, const char *pem)
+{
+    const char *p = pem;
+    for (;;) {
+        const char *begin = strstr(p, "-----BEGIN ");
+        if (!begin)
+            break;
+        const char *end = strstr(begin, "-----END ");
+        if (!end)
+            return TGB_ERR_RSA_KEY;
+        const char *tail = strstr(end + 9, "-----");
+        if (!tail)
+            return TGB_ERR_RSA_KEY;
+        tail += 5;
+        tgb_rsa_key *k;
+        int rc = tgb_rsa_key_from_pem(&k, begin, (size_t)(tail - begin));
+        if (rc)
+            return rc;
+        tgb_rsa_key **keys = realloc(s->keys, (s->nkeys + 1) * sizeof(*keys));
+        if (!keys) {
+            tgb_rsa_key_del(k);
+            return TGB_ERR_NOMEM;
+        }
+        s->keys = keys;
+        s->keys[s->nkeys++] = k;
+        p = tail;
+    }
+    return s->nkeys ? 0 : TGB_ERR_RSA_KEY;
+}
+
 /* ------------------------------------------------------------------ session core */
 
 static void core_answer(void *user_data, uint64_t token, const tgb_rpc_answer *answer)
 {
     tgb_session *s = user_data;
+    if (token == BIND_TOKEN) {
+        if (!answer->rpc_error_code && answer->result_len == 4 &&
+            tgb_le32(answer->result) == TGB_TL_ID_BOOL_TRUE) {
+            session_log(s, 3, "temporary key bound for DC %d", s->dc_id);
+            s->bound = 1; /* after_core() hands the waiting requests over */
+        } else {
+            session_log(s, 2, "auth.bindTempAuthKey failed (%d %s): new keys",
+                        answer->rpc_error_code,
+                        answer->rpc_error_message ? answer->rpc_error_message : "false");
+            s->bind_failed = 1; /* acted on after the core returns */
+        }
+        return;
+    }
     struct call *c = call_find(s, token);
     if (c) /* else it was cancelled */
         call_finish(s, c, answer);
@@ -314,10 +390,10 @@ static void core_log(void *user_data, int level, const char *line)
 }
 
 /* Creates the session core for the current key and hands it every waiting request. */
-static int core_start(tgb_session *s, tgb_time now)
+static int core_start(tgb_session *s, const uint8_t key[256], tgb_time now)
 {
     tgb_mtp_config cfg = {0};
-    cfg.auth_key = s->auth_key;
+    cfg.auth_key = key;
     cfg.server_salt = s->salt;
     cfg.time_offset_us = s->time_offset_us;
     cfg.rnd = &s->rnd;
@@ -328,6 +404,20 @@ static int core_start(tgb_session *s, tgb_time now)
     int rc = tgb_mtp_session_new(&s->core, &cfg, &cb, s, now);
     if (rc)
         return rc;
+    if (s->temp_keys) {
+        /* https://core.telegram.org/api/pfs: bind first, requests after the answer */
+        s->bound = 0;
+        s->unsent = s->ncalls;
+        int64_t nonce;
+        uint8_t r[8];
+        if ((rc = tgb_random_bytes(&s->rnd, r, 8)) != 0)
+            return rc;
+        nonce = (int64_t)tgb_le64(r);
+        int32_t expires_at =
+            (int32_t)((now + s->time_offset_us) / 1000000 + s->temp_key_lifetime);
+        return tgb_mtp_session_send_bind(s->core, BIND_TOKEN, s->perm_key, nonce, expires_at,
+                                         now);
+    }
     for (struct call *c = s->oldest; c; c = c->next) {
         rc = tgb_mtp_session_send(s->core, c->id, c->query, c->len, now);
         if (rc)
@@ -391,14 +481,24 @@ static void drop_connection(tgb_session *s, tgb_time now, const char *why)
     s->reconnect_at = backoff(s, now);
 }
 
+/* Starts an exchange for the permanent key, or (with PFS, once we have one) a temporary. */
 static int handshake_begin(tgb_session *s, tgb_time now)
 {
     int handshake_dc = s->dc_id + (s->test_dc ? 10000 : 0);
     tgb_handshake_params p = {0};
     p.dc_id = s->media_dc ? -handshake_dc : handshake_dc;
+    if (!s->keys) {
+        int rc = load_keys(s, pem_of(s));
+        if (rc)
+            return rc;
+    }
     p.keys = (const tgb_rsa_key *const *)s->keys;
     p.nkeys = s->nkeys;
     p.rnd = &s->rnd;
+    p.temp = s->temp_keys && s->have_perm;
+    p.expires_in = s->temp_key_lifetime;
+    tgb_handshake_del(s->handshake);
+    s->handshake = NULL;
     int rc = tgb_handshake_new(&s->handshake, &p);
     if (rc)
         return rc;
@@ -432,17 +532,41 @@ static int handshake_packet(tgb_session *s, const uint8_t *packet, size_t len, t
     s->handshake = NULL;
     if (rc)
         return rc;
-    memcpy(s->auth_key, r.auth_key, 256);
+    s->time_offset_us = r.time_offset_us;
+    if (s->temp_keys && !s->have_perm) {
+        /* the permanent key: kept (and given to the owner), then a temporary one */
+        s->perm_key = malloc(256);
+        if (!s->perm_key)
+            return TGB_ERR_NOMEM;
+        memcpy(s->perm_key, r.auth_key, 256);
+        s->have_perm = 1;
+        memset(&r, 0, sizeof(r));
+        session_log(s, 3, "permanent auth key created for DC %d", s->dc_id);
+        if (s->cb.auth_key) {
+            s->depth++;
+            s->cb.auth_key(s->user_data, s->perm_key, 256);
+            s->depth--;
+        }
+        return handshake_begin(s, now);
+    }
+    drop_rsa_keys(s);
     s->have_key = 1;
     s->salt = r.server_salt;
-    s->time_offset_us = r.time_offset_us;
-    session_log(s, 3, "auth key created for DC %d", s->dc_id);
-    if (s->cb.auth_key) {
-        s->depth++;
-        s->cb.auth_key(s->user_data, s->auth_key, 256);
-        s->depth--;
+    if (s->temp_keys) {
+        /* replaced a minute (or a tenth of its life, if shorter) before it expires */
+        int64_t margin = s->temp_key_lifetime > 600 ? 60 : s->temp_key_lifetime / 10;
+        s->temp_renew_at = now + ((tgb_time)s->temp_key_lifetime - margin) * 1000000;
+        session_log(s, 3, "temporary auth key created for DC %d", s->dc_id);
+    } else {
+        session_log(s, 3, "auth key created for DC %d", s->dc_id);
+        if (s->cb.auth_key) {
+            s->depth++;
+            s->cb.auth_key(s->user_data, r.auth_key, 256);
+            s->depth--;
+        }
     }
-    rc = core_start(s, now);
+    rc = core_start(s, r.auth_key, now);
+    memset(&r, 0, sizeof(r));
     if (rc)
         return rc;
     s->state = READY;
@@ -451,11 +575,14 @@ static int handshake_packet(tgb_session *s, const uint8_t *packet, size_t len, t
     return 0;
 }
 
-/* The server does not know our key (-404): make a new one; requests survive. */
+/*
+ * The server does not know the key we use (-404), or a temporary key is due for
+ * renewal: make a new one; requests survive. A permanent key under PFS stays.
+ */
 static void forget_key(tgb_session *s)
 {
     s->have_key = 0;
-    memset(s->auth_key, 0, sizeof(s->auth_key));
+    s->bound = 0;
     tgb_mtp_session_del(s->core);
     s->core = NULL;
     for (struct call *c = s->oldest; c; c = c->next)
@@ -483,36 +610,6 @@ void tgb_session_settings_default(tgb_session_settings *s)
     s->ping_interval = 60;
 }
 
-/* Reads every PEM block in `pem` as a key. */
-static int load_keys(tgb_session *s, const char *pem)
-{
-    const char *p = pem;
-    for (;;) {
-        const char *begin = strstr(p, "-----BEGIN ");
-        if (!begin)
-            break;
-        const char *end = strstr(begin, "-----END ");
-        if (!end)
-            return TGB_ERR_RSA_KEY;
-        const char *tail = strstr(end + 9, "-----");
-        if (!tail)
-            return TGB_ERR_RSA_KEY;
-        tail += 5;
-        tgb_rsa_key *k;
-        int rc = tgb_rsa_key_from_pem(&k, begin, (size_t)(tail - begin));
-        if (rc)
-            return rc;
-        tgb_rsa_key **keys = realloc(s->keys, (s->nkeys + 1) * sizeof(*keys));
-        if (!keys) {
-            tgb_rsa_key_del(k);
-            return TGB_ERR_NOMEM;
-        }
-        s->keys = keys;
-        s->keys[s->nkeys++] = k;
-        p = tail;
-    }
-    return s->nkeys ? 0 : TGB_ERR_RSA_KEY;
-}
 
 /*
  * invokeWithLayer(layer, initConnection(api_id, device..., lang_code, <query>)): both
@@ -582,27 +679,38 @@ int tgb_session_new(tgb_session **out, const tgb_session_settings *st,
     s->host = dup_or_empty(host);
     tgb_buf_init(&s->out, 0);
     int rc = s->host ? 0 : TGB_ERR_NOMEM;
+    if (!rc && st->rsa_public_keys_pem) {
+        s->rsa_pem = dup_or_empty(st->rsa_public_keys_pem);
+        if (!s->rsa_pem)
+            rc = TGB_ERR_NOMEM;
+    }
     if (!rc) {
-        const char *pem = st->rsa_public_keys_pem
-                              ? st->rsa_public_keys_pem
-                              : (st->test_dc ? tgb_dc_test_rsa_pem : tgb_dc_production_rsa_pem);
-        rc = load_keys(s, pem);
+        /* parsed now only to refuse bad keys at once; kept as text */
+        rc = load_keys(s, pem_of(s));
         if (rc == TGB_ERR_RSA_KEY)
             rc = TGB_ERR_INVALID;
+        drop_rsa_keys(s);
     }
     if (!rc)
         rc = build_init_prefix(s, st);
-    if (!rc && st->auth_key) {
-        memcpy(s->auth_key, st->auth_key, 256);
+    if (!rc && st->auth_key && s->temp_keys) {
+        s->perm_key = malloc(256); /* temporary keys are never kept */
+        if (!s->perm_key) {
+            rc = TGB_ERR_NOMEM;
+        } else {
+            memcpy(s->perm_key, st->auth_key, 256);
+            s->have_perm = 1;
+        }
+    } else if (!rc && st->auth_key) {
         s->have_key = 1;
-        rc = core_start(s, now);
+        rc = core_start(s, st->auth_key, now);
     }
+    if (!rc && s->temp_keys && s->temp_key_lifetime < 60)
+        rc = TGB_ERR_INVALID;
     if (rc) {
         tgb_session_del(s);
         return rc;
     }
-    if (s->temp_keys)
-        session_log(s, 2, "temporary keys (PFS) are not implemented yet: using the permanent key");
     start_connect(s, now);
     *out = s;
     return 0;
@@ -622,15 +730,17 @@ void tgb_session_del(tgb_session *s)
     tgb_mtp_session_del(s->core);
     tgb_handshake_del(s->handshake);
     tgb_framer_del(s->framer);
-    for (size_t i = 0; i < s->nkeys; i++)
-        tgb_rsa_key_del(s->keys[i]);
-    free(s->keys);
+    drop_rsa_keys(s);
+    free(s->rsa_pem);
     free(s->buckets);
     free(s->to_forget);
     free(s->init_prefix);
     free(s->host);
     tgb_buf_free(&s->out);
-    memset(s->auth_key, 0, sizeof(s->auth_key));
+    if (s->perm_key) {
+        memset(s->perm_key, 0, 256);
+        free(s->perm_key);
+    }
     free(s);
 }
 
@@ -640,7 +750,7 @@ void tgb_session_del(tgb_session *s)
  */
 static void after_core(tgb_session *s, tgb_time now)
 {
-    if (s->core) {
+    if (s->core && (!s->temp_keys || s->bound)) {
         for (size_t i = 0; i < s->nforget; i++)
             tgb_mtp_session_forget(s->core, s->to_forget[i]);
         for (struct call *c = s->newest; c && s->unsent; c = c->prev) {
@@ -653,6 +763,20 @@ static void after_core(tgb_session *s, tgb_time now)
         }
     }
     s->nforget = 0;
+    if (s->bind_failed) {
+        /* the server may have lost the permanent key too: make both again */
+        s->bind_failed = 0;
+        s->have_perm = 0;
+        if (s->perm_key) {
+            memset(s->perm_key, 0, 256);
+            free(s->perm_key);
+            s->perm_key = NULL;
+        }
+        forget_key(s);
+        drop_connection(s, now, "temporary key not bound");
+        s->reconnect_at = now;
+        return;
+    }
     if (s->dead) {
         s->dead = 0;
         drop_connection(s, now, "keepalive timed out");
@@ -796,7 +920,9 @@ int tgb_session_sent(tgb_session *s, uint64_t conn, size_t n, tgb_time now)
         return TGB_ERR_INVALID;
     s->out_sent += n;
     if (s->out_sent == s->out.len) {
-        s->out.len = s->out_sent = 0;
+        /* all written: an idle session keeps no output buffer */
+        tgb_buf_free(&s->out);
+        s->out_sent = 0;
     } else if (s->out_sent > 65536 && s->out_sent > s->out.len / 2) {
         /* don't let a slow socket keep the whole history */
         memmove(s->out.data, s->out.data + s->out_sent, s->out.len - s->out_sent);
@@ -820,6 +946,8 @@ tgb_time tgb_session_next_timeout(const tgb_session *s)
     }
     if (s->oldest && s->oldest->deadline < t)
         t = s->oldest->deadline;
+    if (s->temp_keys && s->have_key && s->temp_renew_at < t)
+        t = s->temp_renew_at;
     return t;
 }
 
@@ -833,6 +961,13 @@ int tgb_session_timeout(tgb_session *s, tgb_time now)
         struct call *c = s->oldest;
         detach(s, c);
         call_fail(s, c, TGB_ERR_TIMEOUT);
+    }
+    if (s->temp_keys && s->have_key && now >= s->temp_renew_at) {
+        /* the temporary key is about to expire: a new one (requests move to it) */
+        forget_key(s);
+        drop_connection(s, now, "temporary key renewal");
+        s->failures = 0;
+        s->reconnect_at = now;
     }
     if ((s->state == BACKOFF || s->state == IDLE) && s->reconnect_at <= now)
         start_connect(s, now);
@@ -868,7 +1003,7 @@ int tgb_session_call(tgb_session *s, const uint8_t *query, size_t len, tgb_rpc_c
     c->user_data = user_data;
     c->deadline =
         s->request_timeout > 0 ? now + (tgb_time)s->request_timeout * 1000000 : TGB_TIME_NEVER;
-    if (s->core && !s->depth) {
+    if (s->core && !s->depth && (!s->temp_keys || s->bound)) {
         int rc = tgb_mtp_session_send(s->core, c->id, query, len, now);
         if (rc) {
             free(c->query);
@@ -877,7 +1012,7 @@ int tgb_session_call(tgb_session *s, const uint8_t *query, size_t len, tgb_rpc_c
         }
         c->in_core = 1;
     } else if (s->core) {
-        s->unsent++; /* from a callback: after_core() hands it over */
+        s->unsent++; /* from a callback, or before the binding: after_core() hands it over */
     }
     struct call **slot = bucket_of(s, c->id);
     c->hnext = *slot;

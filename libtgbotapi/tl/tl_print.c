@@ -3,6 +3,7 @@
  * The output is stable (schema field order, no whitespace), so tests can compare it.
  */
 #include "tl/tl.h"
+#include "tl/tl_api.h"
 
 #include <tgbotapi/tgbotapi.h>
 
@@ -218,4 +219,27 @@ char *tgb_tl_to_json(const void *object)
         return NULL;
     }
     return (char *)b.data;
+}
+
+void tgb_free(void *p)
+{
+    free(p);
+}
+
+int tgb_tl_to_json_string(const uint8_t *tl, size_t len, char **json)
+{
+    if (!json || (!tl && len))
+        return TGB_ERR_INVALID;
+    *json = NULL;
+    tgb_arena arena;
+    tgb_arena_init(&arena, NULL, 0, 0);
+    tl_object *o = NULL;
+    int rc = tgb_tl_decode_object(&tgb_tl_schema_api, &arena, NULL, tl, len, &o, NULL, NULL);
+    if (!rc) {
+        *json = tgb_tl_to_json(o);
+        if (!*json)
+            rc = TGB_ERR_NOMEM;
+    }
+    tgb_arena_free(&arena);
+    return rc;
 }
