@@ -20,3 +20,9 @@ echo "== TL codec"
 echo
 echo "== AES-256-IGE vs openssl speed -evp aes-256-cbc"
 bench/run_aes.sh "$bin" "$rounds"
+echo
+echo "== auth key creation (client and emulated DC in one process)"
+"$bin/bench_handshake" "$seconds"
+echo
+echo "== MTProto round trips and idle session memory"
+"$bin/bench_rpc" "$seconds"

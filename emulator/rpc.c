@@ -168,8 +168,8 @@ static const char *bind_temp_key(tgemu_dc *dc, struct tgemu_sess *sess, uint64_t
     if (!perm || perm->temp || n < 24 + 80 || n > 24 + 96 || (n - 24) % 16)
         return "ENCRYPTED_MESSAGE_INVALID";
     uint8_t plain[96];
-    if (tgb_mtproto1_decrypt(perm->key, TGB_MTPROTO_CLIENT, b->encrypted_message.data, n,
-                             plain) != 0)
+    if (tgb_mtproto1_decrypt(perm->key, TGB_MTPROTO_CLIENT, b->encrypted_message.data, n, plain) !=
+        0)
         return "ENCRYPTED_MESSAGE_INVALID";
     int ok = tgb_le64(plain + 16) == req_msg_id && tgb_le32(plain + 24) == 0 &&
              tgb_le32(plain + 28) == 40 && tgb_le32(plain + 32) == TL_ID_bind_auth_key_inner &&
@@ -182,8 +182,8 @@ static const char *bind_temp_key(tgemu_dc *dc, struct tgemu_sess *sess, uint64_t
     if (temp->bound_to && temp->bound_to != perm->id)
         return "TEMP_AUTH_KEY_ALREADY_BOUND";
     temp->bound_to = perm->id;
-    tgemu_dc_log(dc, 3, "temporary key %016llx bound to %016llx",
-                 (unsigned long long)temp->id, (unsigned long long)perm->id);
+    tgemu_dc_log(dc, 3, "temporary key %016llx bound to %016llx", (unsigned long long)temp->id,
+                 (unsigned long long)perm->id);
     return NULL;
 }
 

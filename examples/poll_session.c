@@ -137,9 +137,8 @@ int main(int argc, char **argv)
     tgb_time give_up = now() + 30 * 1000000;
     while (!app.done && now() < give_up) {
         const uint8_t *out = NULL;
-        size_t pending = app.fd >= 0 && !app.connecting
-                             ? tgb_session_pending(app.session, app.conn, &out)
-                             : 0;
+        size_t pending =
+            app.fd >= 0 && !app.connecting ? tgb_session_pending(app.session, app.conn, &out) : 0;
         tgb_time next = tgb_session_next_timeout(app.session);
         int timeout = 1000;
         if (next != TGB_TIME_NEVER)

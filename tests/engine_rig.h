@@ -169,14 +169,16 @@ static inline void rig_init(struct rig *r, uint32_t seed)
     RIG_MUST(tgemu_dc_new(&r->dc, &cfg, &cb, r, r->now));
 }
 
-static inline int rig_session_pfs(struct rig *r, int transport, const uint8_t *auth_key, int temp_life);
+static inline int rig_session_pfs(struct rig *r, int transport, const uint8_t *auth_key,
+                                  int temp_life);
 
 static inline int rig_session(struct rig *r, int transport, const uint8_t *auth_key)
 {
     return rig_session_pfs(r, transport, auth_key, 0);
 }
 
-static inline int rig_session_pfs(struct rig *r, int transport, const uint8_t *auth_key, int temp_life)
+static inline int rig_session_pfs(struct rig *r, int transport, const uint8_t *auth_key,
+                                  int temp_life)
 {
     tgb_session_settings st;
     tgb_session_settings_default(&st);

@@ -2,10 +2,9 @@
  * telegram-bot-api: the HTTP frontend of libtgbotapi, a drop-in for the reference
  * server's binary (../shared/reference/server-behaviour.md §1).
  *
- * This build has the foundation only (TL codec, crypto): it prints the reference's
- * usage for -h/--help and its version line for --version, and otherwise says that
- * serving is not implemented yet and exits 1. The HTTP server arrives with the work
- * tracked as "telegram-bot-api server" in docs/architecture.md.
+ * The HTTP server is not written yet (docs/architecture.md, "Next"): this prints the
+ * reference's usage for -h/--help and its version line for --version, and otherwise
+ * says that serving is not implemented yet and exits 1.
  */
 #include <tgbotapi/tgbotapi.h>
 
@@ -70,9 +69,9 @@ int main(int argc, char **argv)
         }
     }
     fprintf(stderr,
-            "%s: this build of libtgbotapi %s has no HTTP server yet: only the TL codec "
-            "(layer %d) and MTProto crypto are implemented. Run with --help for the options "
-            "it will take.\n",
+            "%s: this build of libtgbotapi %s has no HTTP server yet: the MTProto engine "
+            "(layer %d) and telegram-emulator are implemented, bot accounts and the Bot API "
+            "are not. Run with --help for the options it will take.\n",
             argv[0], tgb_version(), tgb_tl_layer());
     return 1;
 }

@@ -33,7 +33,7 @@
 /* A larger max_packet is refused: it would let the padded cap (max + 15) overflow and
  * is far beyond anything Telegram sends. */
 #define MAX_PACKET_LIMIT ((size_t)1 << 30)
-#define FULL_OVERHEAD   12 /* length, seq_no, crc */
+#define FULL_OVERHEAD    12 /* length, seq_no, crc */
 
 struct tgb_framer {
     int server;

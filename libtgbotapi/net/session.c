@@ -69,9 +69,9 @@ struct tgb_session {
      * temporary one, bound to `perm_key` with auth.bindTempAuthKey before any request
      * goes out, and replaced before it expires.
      */
-    int have_key;     /* the core holds the key */
+    int have_key; /* the core holds the key */
     int have_perm;
-    uint8_t *perm_key; /* with temp_keys: the permanent key (256 bytes) */
+    uint8_t *perm_key;      /* with temp_keys: the permanent key (256 bytes) */
     int bound;              /* the temporary key is bound: requests may go */
     tgb_time temp_renew_at; /* when to replace the temporary key */
     int64_t salt;
@@ -413,10 +413,8 @@ static int core_start(tgb_session *s, const uint8_t key[256], tgb_time now)
         if ((rc = tgb_random_bytes(&s->rnd, r, 8)) != 0)
             return rc;
         nonce = (int64_t)tgb_le64(r);
-        int32_t expires_at =
-            (int32_t)((now + s->time_offset_us) / 1000000 + s->temp_key_lifetime);
-        return tgb_mtp_session_send_bind(s->core, BIND_TOKEN, s->perm_key, nonce, expires_at,
-                                         now);
+        int32_t expires_at = (int32_t)((now + s->time_offset_us) / 1000000 + s->temp_key_lifetime);
+        return tgb_mtp_session_send_bind(s->core, BIND_TOKEN, s->perm_key, nonce, expires_at, now);
     }
     for (struct call *c = s->oldest; c; c = c->next) {
         rc = tgb_mtp_session_send(s->core, c->id, c->query, c->len, now);
@@ -609,7 +607,6 @@ void tgb_session_settings_default(tgb_session_settings *s)
     s->layer = TGB_TL_LAYER;
     s->ping_interval = 60;
 }
-
 
 /*
  * invokeWithLayer(layer, initConnection(api_id, device..., lang_code, <query>)): both
