@@ -4,6 +4,9 @@
  */
 #include "emulator/auth_server.h"
 
+#include "base/secure.h"
+#include "mtproto/auth_common.h"
+
 #include "tl/tl.h"
 #include "tl/tl_api.h"
 
@@ -38,48 +41,12 @@ struct tgemu_auth_server {
     tgemu_auth_result result;
 };
 
-/* Stores the compiler may not drop: memset of memory about to die is otherwise elided. */
-static void wipe(void *p, size_t n)
-{
-    memset(p, 0, n);
-    __asm__ __volatile__("" : : "r"(p) : "memory");
-}
-
-static int ct_equal(const uint8_t *a, const uint8_t *b, size_t n)
-{
-    uint8_t d = 0;
-    for (size_t i = 0; i < n; i++)
-        d |= a[i] ^ b[i];
-    return d == 0;
-}
-
 static void wipe_secrets(tgemu_auth_server *s)
 {
-    wipe(s->new_nonce, sizeof(s->new_nonce));
-    wipe(s->tmp_key, sizeof(s->tmp_key));
-    wipe(s->tmp_iv, sizeof(s->tmp_iv));
-    wipe(s->a, sizeof(s->a));
-}
-
-/* The 128 lower-order bits of SHA1(new_nonce + byte n + auth_key_aux_hash) (step 9). */
-static void new_nonce_hash(const uint8_t new_nonce[32], uint8_t n, const uint8_t auth_key[256],
-                           uint8_t out[16])
-{
-    uint8_t aux[8], h[20];
-    tgb_auth_key_aux_hash(auth_key, aux);
-    tgb_span sp[3] = {{new_nonce, 32}, {&n, 1}, {aux, 8}};
-    tgb_sha1_spans(sp, 3, h);
-    memcpy(out, h + 4, 16);
-}
-
-/* Big-endian bytes without leading zeros, as TL carries big numbers. */
-static size_t be_minimal(uint64_t v, uint8_t out[8])
-{
-    size_t n = 0;
-    for (int shift = 56; shift >= 0; shift -= 8)
-        if (n || (v >> shift) & 0xff || shift == 0)
-            out[n++] = (uint8_t)(v >> shift);
-    return n;
+    tgb_wipe(s->new_nonce, sizeof(s->new_nonce));
+    tgb_wipe(s->tmp_key, sizeof(s->tmp_key));
+    tgb_wipe(s->tmp_iv, sizeof(s->tmp_iv));
+    tgb_wipe(s->a, sizeof(s->a));
 }
 
 /* A big-endian number of 1..8 bytes (leading zeros allowed); 0 if it is none. */
@@ -104,18 +71,6 @@ static int str_equal(const tgb_tl_string *a, const tgb_tl_string *b)
     return a->len == b->len && (a->len == 0 || memcmp(a->data, b->data, a->len) == 0);
 }
 
-static int send_plain(tgb_msg_id_gen *ids, tgb_time now, const void *obj, tgb_buf *out)
-{
-    tgb_buf body;
-    tgb_buf_init(&body, 2048);
-    int rc = tgb_tl_encode_object(&body, obj, NULL);
-    if (!rc)
-        rc = tgb_plain_wrap(out, tgb_msg_id_next(ids, now, TGB_MSG_ID_SERVER_ANSWER), body.data,
-                            body.len);
-    tgb_buf_free(&body);
-    return rc;
-}
-
 int tgemu_auth_new(tgemu_auth_server **out, const tgemu_auth_params *params)
 {
     if (!out)
@@ -138,7 +93,7 @@ void tgemu_auth_del(tgemu_auth_server *s)
 {
     if (!s)
         return;
-    wipe(s, sizeof(*s));
+    tgb_wipe(s, sizeof(*s));
     free(s);
 }
 
@@ -148,7 +103,7 @@ static int on_req_pq(tgemu_auth_server *s, const uint8_t nonce[16], tgb_msg_id_g
 {
     /* A client retrying on the same connection (Telethon) gets a fresh exchange. */
     wipe_secrets(s);
-    wipe(&s->result, sizeof(s->result));
+    tgb_wipe(&s->result, sizeof(s->result));
     memcpy(s->nonce, nonce, 16);
     int rc = tgb_random_bytes(s->params.rnd, s->server_nonce, 16);
     if (!rc)
@@ -158,11 +113,11 @@ static int on_req_pq(tgemu_auth_server *s, const uint8_t nonce[16], tgb_msg_id_g
     uint8_t pq_be[8];
     int64_t fingerprint = (int64_t)tgb_rsa_key_fingerprint(s->params.key);
     tl_resPQ res = {.base = {&tgb_tl_c_resPQ},
-                    .pq = {(const char *)pq_be, be_minimal(s->pq, pq_be)},
+                    .pq = {(const char *)pq_be, tgb_auth_be_minimal(s->pq, pq_be)},
                     .server_public_key_fingerprints = {&fingerprint, 1}};
     memcpy(res.nonce, s->nonce, 16);
     memcpy(res.server_nonce, s->server_nonce, 16);
-    rc = send_plain(ids, now, &res, out);
+    rc = tgb_auth_send_plain(ids, now, TGB_MSG_ID_SERVER_ANSWER, &res, out);
     if (rc)
         return rc;
     s->state = ST_SENT_RES_PQ;
@@ -237,12 +192,12 @@ static int decrypt_inner(const tgb_rsa_key *key, const uint8_t block[256], tgb_a
                                       sizeof(data), inner, &used, NULL);
         if (rc == 0) {
             tgb_sha1(data, used, hash);
-            if (!ct_equal(hash, want, 20))
+            if (!tgb_ct_equal(hash, want, 20))
                 rc = TGB_ERR_INTEGRITY;
         }
         *rsa_pad = 0;
     }
-    wipe(data, sizeof(data));
+    tgb_wipe(data, sizeof(data));
     /* Neither scheme opens it: a wrong key, a value >= n, or tampering. */
     if (rc == TGB_ERR_NOMEM || rc == TGB_ERR_CRYPTO)
         return rc;
@@ -253,7 +208,8 @@ static int decrypt_inner(const tgb_rsa_key *key, const uint8_t block[256], tgb_a
 static int on_req_dh_params(tgemu_auth_server *s, const tl_req_DH_params *req, tgb_msg_id_gen *ids,
                             tgb_time now, tgb_buf *out)
 {
-    if (!ct_equal(req->nonce, s->nonce, 16) || !ct_equal(req->server_nonce, s->server_nonce, 16))
+    if (!tgb_ct_equal(req->nonce, s->nonce, 16) ||
+        !tgb_ct_equal(req->server_nonce, s->server_nonce, 16))
         return TGB_ERR_INTEGRITY;
     /* "p and q ... the client decomposes pq into prime factors such that p < q". */
     uint64_t p, q;
@@ -279,9 +235,10 @@ static int on_req_dh_params(tgemu_auth_server *s, const tl_req_DH_params *req, t
         rc = TGB_ERR_INTEGRITY;
     /* The inner data must repeat what the outer message and resPQ said. */
     uint8_t pq_be[8];
-    tgb_tl_string pq_s = {(const char *)pq_be, be_minimal(s->pq, pq_be)};
+    tgb_tl_string pq_s = {(const char *)pq_be, tgb_auth_be_minimal(s->pq, pq_be)};
     if (!rc && (!str_equal(d.pq, &pq_s) || !str_equal(d.p, &req->p) || !str_equal(d.q, &req->q) ||
-                !ct_equal(d.nonce, s->nonce, 16) || !ct_equal(d.server_nonce, s->server_nonce, 16)))
+                !tgb_ct_equal(d.nonce, s->nonce, 16) ||
+                !tgb_ct_equal(d.server_nonce, s->server_nonce, 16)))
         rc = TGB_ERR_INTEGRITY;
     if (!rc && d.temp && d.expires_in <= 0)
         rc = TGB_ERR_PROTOCOL;
@@ -292,7 +249,7 @@ static int on_req_dh_params(tgemu_auth_server *s, const tl_req_DH_params *req, t
         s->result.dc_id = d.dc;
         s->result.rsa_pad = rsa_pad;
     }
-    wipe(arena_mem, sizeof(arena_mem));
+    tgb_wipe(arena_mem, sizeof(arena_mem));
     tgb_arena_free(&arena);
     if (rc)
         return rc;
@@ -330,30 +287,18 @@ static int on_req_dh_params(tgemu_auth_server *s, const tl_req_DH_params *req, t
 
     /* answer_with_hash := SHA1(answer) + answer + (0-15 random bytes), to a multiple of 16. */
     tgb_tmp_aes_from_nonces(s->new_nonce, s->server_nonce, s->tmp_key, s->tmp_iv);
-    uint8_t plain[640], encrypted[640];
-    tgb_buf answer;
-    tgb_buf_init(&answer, sizeof(plain) - 20);
-    rc = tgb_tl_encode_object(&answer, &inner, NULL);
-    size_t len = 0;
+    tgb_buf encrypted;
+    tgb_buf_init(&encrypted, 0);
+    rc = tgb_auth_encrypt_inner(&inner, s->tmp_key, s->tmp_iv, s->params.rnd, &encrypted);
     if (!rc) {
-        tgb_sha1(answer.data, answer.len, plain);
-        memcpy(plain + 20, answer.data, answer.len);
-        len = 20 + answer.len;
-        size_t pad = (16 - len % 16) % 16;
-        rc = tgb_random_bytes(s->params.rnd, plain + len, pad);
-        len += pad;
+        tl_server_DH_params_ok ok = {
+            .base = {&tgb_tl_c_server_DH_params_ok},
+            .encrypted_answer = {(const char *)encrypted.data, encrypted.len}};
+        memcpy(ok.nonce, s->nonce, 16);
+        memcpy(ok.server_nonce, s->server_nonce, 16);
+        rc = tgb_auth_send_plain(ids, now, TGB_MSG_ID_SERVER_ANSWER, &ok, out);
     }
-    tgb_buf_free(&answer);
-    if (!rc)
-        rc = tgb_aes_ige_encrypt(s->tmp_key, s->tmp_iv, plain, encrypted, len);
-    wipe(plain, sizeof(plain));
-    if (rc)
-        return rc;
-    tl_server_DH_params_ok ok = {.base = {&tgb_tl_c_server_DH_params_ok},
-                                 .encrypted_answer = {(const char *)encrypted, len}};
-    memcpy(ok.nonce, s->nonce, 16);
-    memcpy(ok.server_nonce, s->server_nonce, 16);
-    rc = send_plain(ids, now, &ok, out);
+    tgb_buf_free(&encrypted);
     if (rc)
         return rc;
     s->retry_id = 0;
@@ -365,36 +310,20 @@ static int on_req_dh_params(tgemu_auth_server *s, const tl_req_DH_params *req, t
 static int on_set_client_dh(tgemu_auth_server *s, const tl_set_client_DH_params *req,
                             tgb_msg_id_gen *ids, tgb_time now, tgb_buf *out)
 {
-    if (!ct_equal(req->nonce, s->nonce, 16) || !ct_equal(req->server_nonce, s->server_nonce, 16))
+    if (!tgb_ct_equal(req->nonce, s->nonce, 16) ||
+        !tgb_ct_equal(req->server_nonce, s->server_nonce, 16))
         return TGB_ERR_INTEGRITY;
-    size_t len = req->encrypted_data.len;
-    if (len < 32 || len > MAX_CLIENT_DATA || len % 16)
-        return TGB_ERR_PROTOCOL;
-    uint8_t plain[MAX_CLIENT_DATA];
-    int rc = tgb_aes_ige_decrypt(s->tmp_key, s->tmp_iv, (const uint8_t *)req->encrypted_data.data,
-                                 plain, len);
-    if (rc)
-        return rc;
-
     /* data_with_hash = SHA1(data) + data + (0-15 random bytes): as the client checks ours. */
     uint8_t arena_mem[1024];
     tgb_arena arena;
     tgb_arena_init(&arena, arena_mem, sizeof(arena_mem), sizeof(arena_mem) - 8);
     tl_object *o = NULL;
-    size_t used = 0;
-    rc = tgb_tl_decode_object(&tgb_tl_schema_api, &arena, &tgb_tl_t_Client_DH_Inner_Data,
-                              plain + 20, len - 20, &o, &used, NULL);
-    uint8_t hash[20];
-    if (!rc) {
-        tgb_sha1(plain + 20, used, hash);
-        if (!ct_equal(hash, plain, 20) || len - 20 - used >= 16)
-            rc = TGB_ERR_INTEGRITY;
-    } else {
-        rc = TGB_ERR_INTEGRITY;
-    }
+    int rc = tgb_auth_decrypt_inner((const uint8_t *)req->encrypted_data.data,
+                                    req->encrypted_data.len, MAX_CLIENT_DATA, s->tmp_key, s->tmp_iv,
+                                    &arena, &tgb_tl_t_Client_DH_Inner_Data, &o);
     const tl_client_DH_inner_data *in = (const tl_client_DH_inner_data *)o;
-    if (!rc &&
-        (!ct_equal(in->nonce, s->nonce, 16) || !ct_equal(in->server_nonce, s->server_nonce, 16)))
+    if (!rc && (!tgb_ct_equal(in->nonce, s->nonce, 16) ||
+                !tgb_ct_equal(in->server_nonce, s->server_nonce, 16)))
         rc = TGB_ERR_INTEGRITY;
     /* "retry_id ... is equal to zero at the time of the first attempt; otherwise, it is
      * equal to auth_key_aux_hash from the previous failed attempt". */
@@ -408,10 +337,10 @@ static int on_set_client_dh(tgemu_auth_server *s, const tl_set_client_DH_params 
     if (!rc)
         rc = tgb_dh_mod_exp((const uint8_t *)in->g_b.data, in->g_b.len, s->a, sizeof(s->a),
                             tgb_dh_telegram_prime, 256, auth_key);
-    wipe(plain, sizeof(plain));
+    tgb_wipe(arena_mem, sizeof(arena_mem));
     tgb_arena_free(&arena);
     if (rc) {
-        wipe(auth_key, sizeof(auth_key));
+        tgb_wipe(auth_key, sizeof(auth_key));
         return rc;
     }
 
@@ -422,10 +351,10 @@ static int on_set_client_dh(tgemu_auth_server *s, const tl_set_client_DH_params 
         tl_dh_gen_retry retry = {.base = {&tgb_tl_c_dh_gen_retry}};
         memcpy(retry.nonce, s->nonce, 16);
         memcpy(retry.server_nonce, s->server_nonce, 16);
-        new_nonce_hash(s->new_nonce, 2, auth_key, retry.new_nonce_hash2);
+        tgb_auth_new_nonce_hash(s->new_nonce, 2, auth_key, retry.new_nonce_hash2);
         tgb_auth_key_aux_hash(auth_key, aux);
-        wipe(auth_key, sizeof(auth_key));
-        rc = send_plain(ids, now, &retry, out);
+        tgb_wipe(auth_key, sizeof(auth_key));
+        rc = tgb_auth_send_plain(ids, now, TGB_MSG_ID_SERVER_ANSWER, &retry, out);
         if (rc)
             return rc;
         s->retry_id = (int64_t)tgb_le64(aux);
@@ -435,10 +364,10 @@ static int on_set_client_dh(tgemu_auth_server *s, const tl_set_client_DH_params 
     tl_dh_gen_ok ok = {.base = {&tgb_tl_c_dh_gen_ok}};
     memcpy(ok.nonce, s->nonce, 16);
     memcpy(ok.server_nonce, s->server_nonce, 16);
-    new_nonce_hash(s->new_nonce, 1, auth_key, ok.new_nonce_hash1);
-    rc = send_plain(ids, now, &ok, out);
+    tgb_auth_new_nonce_hash(s->new_nonce, 1, auth_key, ok.new_nonce_hash1);
+    rc = tgb_auth_send_plain(ids, now, TGB_MSG_ID_SERVER_ANSWER, &ok, out);
     if (rc) {
-        wipe(auth_key, sizeof(auth_key));
+        tgb_wipe(auth_key, sizeof(auth_key));
         return rc;
     }
     tgemu_auth_result *r = &s->result;
@@ -448,7 +377,7 @@ static int on_set_client_dh(tgemu_auth_server *s, const tl_set_client_DH_params 
     for (int i = 0; i < 8; i++)
         salt[i] = s->new_nonce[i] ^ s->server_nonce[i];
     r->server_salt = (int64_t)tgb_le64(salt);
-    wipe(auth_key, sizeof(auth_key));
+    tgb_wipe(auth_key, sizeof(auth_key));
     wipe_secrets(s);
     s->state = ST_DONE;
     return TGEMU_AUTH_DONE;

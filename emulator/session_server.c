@@ -15,6 +15,7 @@
  */
 #include "emulator/session_server.h"
 #include "mtproto/gzip.h"
+#include "mtproto/wire.h"
 #include "tl/tl_api.h"
 
 #include <stdarg.h>
@@ -38,7 +39,6 @@
 #define RESEND_SAME_ID_MAX  (250 * SEC)
 #define ACK_DELAY           SEC
 #define ACK_STANDALONE      16
-#define MAX_IDS             8192
 #define CONTAINER_MAX_MSGS  1000
 #define CONTAINER_MAX_BYTES ((size_t)1020 << 10)
 #define MAX_CONTAINER_IN    1024
@@ -107,110 +107,6 @@ struct tgemu_session {
 
 /* ------------------------------------------------------------------ helpers */
 
-typedef struct reader {
-    const uint8_t *p;
-    size_t n;
-    int bad;
-} reader;
-
-static uint32_t rd32(reader *r)
-{
-    if (r->n < 4) {
-        r->bad = 1;
-        r->n = 0;
-        return 0;
-    }
-    uint32_t v = tgb_le32(r->p);
-    r->p += 4;
-    r->n -= 4;
-    return v;
-}
-
-static uint64_t rd64(reader *r)
-{
-    if (r->n < 8) {
-        r->bad = 1;
-        r->n = 0;
-        return 0;
-    }
-    uint64_t v = tgb_le64(r->p);
-    r->p += 8;
-    r->n -= 8;
-    return v;
-}
-
-static const uint8_t *rd_bytes(reader *r, size_t *len)
-{
-    if (r->n < 1 || r->p[0] == 255) {
-        r->bad = 1;
-        return NULL;
-    }
-    size_t head = 1, n = r->p[0];
-    if (n == 254) {
-        if (r->n < 4) {
-            r->bad = 1;
-            return NULL;
-        }
-        head = 4;
-        n = (size_t)r->p[1] | (size_t)r->p[2] << 8 | (size_t)r->p[3] << 16;
-    }
-    size_t total = (head + n + 3) & ~(size_t)3;
-    if (total > r->n) {
-        r->bad = 1;
-        return NULL;
-    }
-    const uint8_t *p = r->p + head;
-    r->p += total;
-    r->n -= total;
-    *len = n;
-    return p;
-}
-
-static const uint8_t *rd_long_vector(reader *r, uint32_t *count)
-{
-    if (rd32(r) != TGB_TL_ID_VECTOR) {
-        r->bad = 1;
-        return NULL;
-    }
-    uint32_t n = rd32(r);
-    if (r->bad || n > MAX_IDS || (size_t)n * 8 > r->n) {
-        r->bad = 1;
-        return NULL;
-    }
-    const uint8_t *p = r->p;
-    r->p += (size_t)n * 8;
-    r->n -= (size_t)n * 8;
-    *count = n;
-    return p;
-}
-
-static size_t tl_bytes_size(size_t n)
-{
-    return ((n <= 253 ? 1 : 4) + n + 3) & ~(size_t)3;
-}
-
-static void put_bytes(uint8_t *o, const uint8_t *p, size_t n)
-{
-    size_t head = 1;
-    if (n <= 253) {
-        o[0] = (uint8_t)n;
-    } else {
-        o[0] = 254;
-        o[1] = (uint8_t)n;
-        o[2] = (uint8_t)(n >> 8);
-        o[3] = (uint8_t)(n >> 16);
-        head = 4;
-    }
-    if (n)
-        memcpy(o + head, p, n);
-    memset(o + head + n, 0, tl_bytes_size(n) - head - n);
-}
-
-static tgb_time msg_id_time(uint64_t id)
-{
-    return (tgb_time)(id >> 32) * SEC + (tgb_time)(((id & 0xffffffffu) * 1000000) >> 32);
-}
-
 static tgb_time server_now(const tgemu_session *s, tgb_time now)
 {
     return now + s->ids->offset_us;
@@ -259,7 +155,7 @@ static rec *rec_insert(tgemu_session *s, uint64_t id, uint32_t seqno, uint32_t f
     /* records too old to matter go first: their ids now get error 16 anyway */
     uint32_t old = 0;
     tgb_time limit = server_now(s, now) - REC_KEEP;
-    while (old < s->nrecs && msg_id_time(s->recs[old].msg_id) < limit)
+    while (old < s->nrecs && tgb_msg_id_time_us(s->recs[old].msg_id) < limit)
         old++;
     if (s->nrecs - old >= MAX_RECS)
         old = s->nrecs - MAX_RECS + 1;
@@ -381,7 +277,7 @@ static void ack_add(tgemu_session *s, uint64_t msg_id, tgb_time now)
     for (uint32_t i = 0; i < s->nacks; i++)
         if (s->acks[i] == msg_id)
             return;
-    if (s->nacks == MAX_IDS)
+    if (s->nacks == TGB_WIRE_MAX_IDS)
         return;
     if (s->nacks == s->acks_cap) {
         uint32_t cap = s->acks_cap ? s->acks_cap * 2 : 8;
@@ -490,8 +386,8 @@ static int queue_result(tgemu_session *s, uint64_t req_msg_id, const uint8_t *re
     tgb_buf packed;
     tgb_buf_init(&packed, 0);
     int pack = may_pack && len >= GZIP_MIN && tgb_gzip_pack(result, len, &packed) == 0 &&
-               4 + tl_bytes_size(packed.len) < len;
-    size_t body = pack ? 4 + tl_bytes_size(packed.len) : len;
+               4 + tgb_wire_bytes_size(packed.len) < len;
+    size_t body = pack ? 4 + tgb_wire_bytes_size(packed.len) : len;
     out_msg *o = out_new(12 + body);
     if (!o) {
         tgb_buf_free(&packed);
@@ -501,7 +397,7 @@ static int queue_result(tgemu_session *s, uint64_t req_msg_id, const uint8_t *re
     tgb_put_le64(o->data + 4, req_msg_id);
     if (pack) {
         tgb_put_le32(o->data + 12, TL_ID_gzip_packed);
-        put_bytes(o->data + 16, packed.data, packed.len);
+        tgb_wire_put_bytes(o->data + 16, packed.data, packed.len);
     } else {
         memcpy(o->data + 12, result, len);
     }
@@ -550,13 +446,13 @@ int tgemu_session_answer_error(tgemu_session *s, uint64_t req_msg_id, int code, 
     if (!answer_allowed(s, req_msg_id))
         return 0;
     /* rpc_error#2144ca19 error_code:int error_message:string */
-    size_t len = 8 + tl_bytes_size(n);
+    size_t len = 8 + tgb_wire_bytes_size(n);
     uint8_t *b = malloc(len);
     if (!b)
         return TGB_ERR_NOMEM;
     tgb_put_le32(b, TL_ID_rpc_error);
     tgb_put_le32(b + 4, (uint32_t)code);
-    put_bytes(b + 8, (const uint8_t *)message, n);
+    tgb_wire_put_bytes(b + 8, (const uint8_t *)message, n);
     int rc = queue_result(s, req_msg_id, b, len, 0, now);
     free(b);
     return rc;
@@ -569,15 +465,15 @@ int tgemu_session_push(tgemu_session *s, const uint8_t *tl, size_t len, tgb_time
     tgb_buf packed;
     tgb_buf_init(&packed, 0);
     int pack = len >= GZIP_MIN && tgb_gzip_pack(tl, len, &packed) == 0 &&
-               4 + tl_bytes_size(packed.len) < len;
-    out_msg *o = out_new(pack ? 4 + tl_bytes_size(packed.len) : len);
+               4 + tgb_wire_bytes_size(packed.len) < len;
+    out_msg *o = out_new(pack ? 4 + tgb_wire_bytes_size(packed.len) : len);
     if (!o) {
         tgb_buf_free(&packed);
         return TGB_ERR_NOMEM;
     }
     if (pack) {
         tgb_put_le32(o->data, TL_ID_gzip_packed);
-        put_bytes(o->data + 4, packed.data, packed.len);
+        tgb_wire_put_bytes(o->data + 4, packed.data, packed.len);
     } else {
         memcpy(o->data, tl, len);
     }
@@ -599,9 +495,9 @@ typedef struct in_msg {
 
 static int unpack(const uint8_t *p, size_t n, tgb_buf *unpacked, size_t *off, size_t *len)
 {
-    reader r = {p + 4, n - 4, 0};
+    tgb_wire r = {p + 4, n - 4, 0};
     size_t zn = 0;
-    const uint8_t *z = rd_bytes(&r, &zn);
+    const uint8_t *z = tgb_wire_bytes(&r, &zn);
     if (r.bad)
         return TGB_ERR_PROTOCOL;
     *off = unpacked->len;
@@ -666,8 +562,8 @@ static int flatten(const uint8_t *body, size_t len, uint64_t msg_id, uint32_t se
         memcpy(copy, b, top.len);
         b = copy;
     }
-    reader r = {b + 4, top.len - 4, 0};
-    uint32_t n = rd32(&r);
+    tgb_wire r = {b + 4, top.len - 4, 0};
+    uint32_t n = tgb_wire_u32(&r);
     in_msg *v = NULL;
     int rc = 0;
     if (r.bad || n == 0 || n > MAX_CONTAINER_IN || (size_t)n * 20 > r.n) {
@@ -680,9 +576,9 @@ static int flatten(const uint8_t *body, size_t len, uint64_t msg_id, uint32_t se
         goto out;
     }
     for (uint32_t i = 0; i < n; i++) {
-        v[i].msg_id = rd64(&r);
-        v[i].seqno = rd32(&r);
-        uint32_t bytes = rd32(&r);
+        v[i].msg_id = tgb_wire_u64(&r);
+        v[i].seqno = tgb_wire_u32(&r);
+        uint32_t bytes = tgb_wire_u32(&r);
         v[i].body_off = SIZE_MAX;
         /* D: a container is made after its contents, so its msg_id is the highest; the
          * contents may be in any order (a resend puts old ids after a new ack) */
@@ -767,7 +663,7 @@ static uint8_t msg_state(tgemu_session *s, uint64_t id, tgb_time now)
 {
     rec *r = rec_find(s, id);
     if (!r) {
-        if (id <= s->floor || msg_id_time(id) < server_now(s, now) - MSG_MAX_AGE)
+        if (id <= s->floor || tgb_msg_id_time_us(id) < server_now(s, now) - MSG_MAX_AGE)
             return 1; /* too old: we may have forgotten it */
         if (!s->nrecs || id > s->recs[s->nrecs - 1].msg_id)
             return 3; /* newer than anything we have: not received yet */
@@ -790,14 +686,14 @@ static void queue_states(tgemu_session *s, uint64_t req_msg_id, const uint8_t *i
 {
     /* msgs_state_info#04deb57d req_msg_id:long info:string; it acknowledges the request
      * itself and needs no acknowledgment */
-    out_msg *o = out_new(12 + tl_bytes_size(n));
+    out_msg *o = out_new(12 + tgb_wire_bytes_size(n));
     if (!o)
         return;
     tgb_put_le32(o->data, TL_ID_msgs_state_info);
     tgb_put_le64(o->data + 4, req_msg_id);
     uint8_t *p = o->data + 12;
     size_t head = n <= 253 ? 1 : 4;
-    memset(p, 0, tl_bytes_size(n));
+    memset(p, 0, tgb_wire_bytes_size(n));
     if (head == 1) {
         p[0] = (uint8_t)n;
     } else {
@@ -850,11 +746,11 @@ static void on_drop_answer(tgemu_session *s, uint64_t drop_msg_id, uint64_t req_
 static void dispatch(tgemu_session *s, const in_msg *m, tgb_time now)
 {
     uint32_t id = tgb_le32(m->body);
-    reader r = {m->body + 4, m->len - 4, 0};
+    tgb_wire r = {m->body + 4, m->len - 4, 0};
     switch (id) {
     case TL_ID_msgs_ack: {
         uint32_t n = 0;
-        const uint8_t *ids = rd_long_vector(&r, &n);
+        const uint8_t *ids = tgb_wire_long_vector(&r, &n);
         for (uint32_t i = 0; i < n && !r.bad; i++) {
             out_msg *o = out_find(s, tgb_le64(ids + (size_t)i * 8));
             if (!o || !(o->flags & O_CONTENT))
@@ -870,8 +766,8 @@ static void dispatch(tgemu_session *s, const in_msg *m, tgb_time now)
     }
     case TL_ID_ping:
     case TL_ID_ping_delay_disconnect: {
-        uint64_t ping_id = rd64(&r);
-        int32_t delay = id == TL_ID_ping_delay_disconnect ? (int32_t)rd32(&r) : 0;
+        uint64_t ping_id = tgb_wire_u64(&r);
+        int32_t delay = id == TL_ID_ping_delay_disconnect ? (int32_t)tgb_wire_u32(&r) : 0;
         if (r.bad)
             return;
         /* pong#347773c5 msg_id:long ping_id:long, not in rpc_result (tdlib, mtcute and
@@ -888,7 +784,7 @@ static void dispatch(tgemu_session *s, const in_msg *m, tgb_time now)
         return;
     }
     case TL_ID_get_future_salts: {
-        int32_t num = (int32_t)rd32(&r);
+        int32_t num = (int32_t)tgb_wire_u32(&r);
         if (r.bad)
             return;
         /* Telegram gives at most 64 */
@@ -916,14 +812,14 @@ static void dispatch(tgemu_session *s, const in_msg *m, tgb_time now)
     }
     case TL_ID_msgs_state_req: {
         uint32_t n = 0;
-        const uint8_t *ids = rd_long_vector(&r, &n);
+        const uint8_t *ids = tgb_wire_long_vector(&r, &n);
         if (!r.bad)
             queue_states(s, m->msg_id, ids, n, now);
         return;
     }
     case TL_ID_msg_resend_req: {
         uint32_t n = 0;
-        const uint8_t *ids = rd_long_vector(&r, &n);
+        const uint8_t *ids = tgb_wire_long_vector(&r, &n);
         if (r.bad)
             return;
         /* SMM "Explicit Request to Re-Send Messages": what we still have goes again;
@@ -943,7 +839,7 @@ static void dispatch(tgemu_session *s, const in_msg *m, tgb_time now)
         return;
     }
     case TL_ID_destroy_session: {
-        uint64_t sid = rd64(&r);
+        uint64_t sid = tgb_wire_u64(&r);
         if (r.bad)
             return;
         /* SM "Request to Destroy Session": the DC owns the sessions; this one it is
@@ -957,7 +853,7 @@ static void dispatch(tgemu_session *s, const in_msg *m, tgb_time now)
         return;
     }
     case TL_ID_rpc_drop_answer: {
-        uint64_t req_msg_id = rd64(&r);
+        uint64_t req_msg_id = tgb_wire_u64(&r);
         if (!r.bad)
             on_drop_answer(s, m->msg_id, req_msg_id, now);
         return;
@@ -1017,7 +913,7 @@ static int msg_id_error(const tgemu_session *s, uint64_t msg_id, tgb_time now)
 {
     if (msg_id & 3)
         return 18;
-    tgb_time t = msg_id_time(msg_id), sn = server_now(s, now);
+    tgb_time t = tgb_msg_id_time_us(msg_id), sn = server_now(s, now);
     if (t < sn - MSG_MAX_AGE)
         return 16;
     if (t > sn + MSG_MAX_AHEAD)

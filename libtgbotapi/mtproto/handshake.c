@@ -5,6 +5,9 @@
  */
 #include "mtproto/handshake.h"
 
+#include "base/secure.h"
+#include "mtproto/auth_common.h"
+
 #include "tl/tl.h"
 #include "tl/tl_api.h"
 
@@ -49,28 +52,13 @@ struct tgb_handshake {
     tgb_handshake_result result;
 };
 
-/* Stores the compiler may not drop: memset of memory about to die is otherwise elided. */
-static void wipe(void *p, size_t n)
-{
-    memset(p, 0, n);
-    __asm__ __volatile__("" : : "r"(p) : "memory");
-}
-
-static int ct_equal(const uint8_t *a, const uint8_t *b, size_t n)
-{
-    uint8_t d = 0;
-    for (size_t i = 0; i < n; i++)
-        d |= a[i] ^ b[i];
-    return d == 0;
-}
-
 /* Every secret of the exchange except a finished result. */
 static void wipe_secrets(tgb_handshake *h)
 {
-    wipe(h->new_nonce, sizeof(h->new_nonce));
-    wipe(h->tmp_key, sizeof(h->tmp_key));
-    wipe(h->tmp_iv, sizeof(h->tmp_iv));
-    wipe(h->auth_key, sizeof(h->auth_key));
+    tgb_wipe(h->new_nonce, sizeof(h->new_nonce));
+    tgb_wipe(h->tmp_key, sizeof(h->tmp_key));
+    tgb_wipe(h->tmp_iv, sizeof(h->tmp_iv));
+    tgb_wipe(h->auth_key, sizeof(h->auth_key));
 }
 
 static int fail(tgb_handshake *h, int rc)
@@ -78,30 +66,6 @@ static int fail(tgb_handshake *h, int rc)
     wipe_secrets(h);
     h->state = ST_FAILED;
     return rc;
-}
-
-/*
- * new_nonce_hash1/2/3 = the 128 lower-order bits of
- * SHA1(new_nonce + byte n + auth_key_aux_hash) (auth_key, step 9).
- */
-static void new_nonce_hash(const uint8_t new_nonce[32], uint8_t n, const uint8_t auth_key[256],
-                           uint8_t out[16])
-{
-    uint8_t aux[8], h[20];
-    tgb_auth_key_aux_hash(auth_key, aux);
-    tgb_span s[3] = {{new_nonce, 32}, {&n, 1}, {aux, 8}};
-    tgb_sha1_spans(s, 3, h);
-    memcpy(out, h + 4, 16);
-}
-
-/* A number as TL wants big numbers: big-endian bytes without leading zeros (auth_key, intro). */
-static size_t be_minimal(uint64_t v, uint8_t out[8])
-{
-    size_t n = 0;
-    for (int shift = 56; shift >= 0; shift -= 8)
-        if (n || (v >> shift) & 0xff || shift == 0)
-            out[n++] = (uint8_t)(v >> shift);
-    return n;
 }
 
 /* A big-endian number in a TL string, left-padded to 256 bytes; 0 if it does not fit. */
@@ -119,18 +83,6 @@ static int be_to_256(const tgb_tl_string *s, uint8_t out[256])
     if (n)
         memcpy(out + 256 - n, p, n);
     return 1;
-}
-
-/* Encodes `obj` and appends it to `out` as an unencrypted message. */
-static int send_plain(tgb_msg_id_gen *ids, tgb_time now, const void *obj, tgb_buf *out)
-{
-    tgb_buf body;
-    tgb_buf_init(&body, MAX_BODY);
-    int rc = tgb_tl_encode_object(&body, obj, NULL);
-    if (!rc)
-        rc = tgb_plain_wrap(out, tgb_msg_id_next(ids, now, TGB_MSG_ID_CLIENT), body.data, body.len);
-    tgb_buf_free(&body);
-    return rc;
 }
 
 int tgb_handshake_new(tgb_handshake **out, const tgb_handshake_params *params)
@@ -156,7 +108,7 @@ void tgb_handshake_del(tgb_handshake *h)
 {
     if (!h)
         return;
-    wipe(h, sizeof(*h));
+    tgb_wipe(h, sizeof(*h));
     free(h);
 }
 
@@ -166,7 +118,7 @@ int tgb_handshake_start(tgb_handshake *h, tgb_msg_id_gen *ids, tgb_time now, tgb
         return TGB_ERR_INVALID;
     /* A new exchange forgets the last one, finished or not. */
     wipe_secrets(h);
-    wipe(&h->result, sizeof(h->result));
+    tgb_wipe(&h->result, sizeof(h->result));
     h->retry_id = 0;
     h->retries = 0;
     h->state = ST_IDLE;
@@ -176,7 +128,7 @@ int tgb_handshake_start(tgb_handshake *h, tgb_msg_id_gen *ids, tgb_time now, tgb
         return fail(h, rc);
     tl_req_pq_multi req = {.base = {&tgb_tl_c_req_pq_multi}};
     memcpy(req.nonce, h->nonce, 16);
-    rc = send_plain(ids, now, &req, out);
+    rc = tgb_auth_send_plain(ids, now, TGB_MSG_ID_CLIENT, &req, out);
     if (rc)
         return fail(h, rc);
     h->state = ST_WAIT_RES_PQ;
@@ -190,7 +142,7 @@ static int on_res_pq(tgb_handshake *h, const tl_object *obj, tgb_msg_id_gen *ids
     if (obj->desc != &tgb_tl_c_resPQ)
         return TGB_ERR_PROTOCOL;
     const tl_resPQ *res = (const tl_resPQ *)obj;
-    if (!ct_equal(res->nonce, h->nonce, 16))
+    if (!tgb_ct_equal(res->nonce, h->nonce, 16))
         return TGB_ERR_INTEGRITY;
 
     /* Step 3: the first of our keys whose fingerprint the server lists. */
@@ -225,8 +177,8 @@ static int on_res_pq(tgb_handshake *h, const tl_object *obj, tgb_msg_id_gen *ids
 
     uint8_t p_be[8], q_be[8];
     tgb_tl_string pq_s = res->pq;
-    tgb_tl_string p_s = {(const char *)p_be, be_minimal(p, p_be)};
-    tgb_tl_string q_s = {(const char *)q_be, be_minimal(q, q_be)};
+    tgb_tl_string p_s = {(const char *)p_be, tgb_auth_be_minimal(p, p_be)};
+    tgb_tl_string q_s = {(const char *)q_be, tgb_auth_be_minimal(q, q_be)};
 
     /*
      * Step 4: p_q_inner_data_dc, or p_q_inner_data_temp_dc for a temporary key (PFS,
@@ -249,7 +201,7 @@ static int on_res_pq(tgb_handshake *h, const tl_object *obj, tgb_msg_id_gen *ids
             memcpy(d.server_nonce, h->server_nonce, 16);
             memcpy(d.new_nonce, h->new_nonce, 32);
             rc = tgb_tl_encode_object(&inner, &d, NULL);
-            wipe(&d, sizeof(d));
+            tgb_wipe(&d, sizeof(d));
         } else {
             tl_p_q_inner_data_dc d = {.base = {&tgb_tl_c_p_q_inner_data_dc},
                                       .pq = pq_s,
@@ -260,7 +212,7 @@ static int on_res_pq(tgb_handshake *h, const tl_object *obj, tgb_msg_id_gen *ids
             memcpy(d.server_nonce, h->server_nonce, 16);
             memcpy(d.new_nonce, h->new_nonce, 32);
             rc = tgb_tl_encode_object(&inner, &d, NULL);
-            wipe(&d, sizeof(d));
+            tgb_wipe(&d, sizeof(d));
         }
     }
     /* Step 4.1: RSA_PAD, which current servers require of new clients. */
@@ -268,7 +220,7 @@ static int on_res_pq(tgb_handshake *h, const tl_object *obj, tgb_msg_id_gen *ids
     if (!rc)
         rc = tgb_rsa_pad_encrypt(key, inner.data, inner.len, h->params.rnd, encrypted);
     if (inner.data)
-        wipe(inner.data, inner.cap);
+        tgb_wipe(inner.data, inner.cap);
     tgb_buf_free(&inner);
     if (rc)
         return rc;
@@ -280,7 +232,7 @@ static int on_res_pq(tgb_handshake *h, const tl_object *obj, tgb_msg_id_gen *ids
                             .encrypted_data = {(const char *)encrypted, sizeof(encrypted)}};
     memcpy(req.nonce, h->nonce, 16);
     memcpy(req.server_nonce, h->server_nonce, 16);
-    rc = send_plain(ids, now, &req, out);
+    rc = tgb_auth_send_plain(ids, now, TGB_MSG_ID_CLIENT, &req, out);
     if (rc)
         return rc;
     h->state = ST_WAIT_DH;
@@ -313,7 +265,7 @@ static int send_client_dh(tgb_handshake *h, tgb_msg_id_gen *ids, tgb_time now, t
     /* Step 8: auth_key = pow(g_a, b) mod dh_prime, 256 bytes with leading zeros. */
     if (!rc)
         rc = tgb_dh_mod_exp(h->g_a, 256, b, sizeof(b), h->dh_prime, 256, h->auth_key);
-    wipe(b, sizeof(b));
+    tgb_wipe(b, sizeof(b));
     if (rc)
         return rc;
 
@@ -327,31 +279,20 @@ static int send_client_dh(tgb_handshake *h, tgb_msg_id_gen *ids, tgb_time now, t
     memcpy(inner.server_nonce, h->server_nonce, 16);
 
     /* data_with_hash := SHA1(data) + data + (0-15 random bytes) to a multiple of 16. */
-    uint8_t plain[512], encrypted[512];
-    tgb_buf data;
-    tgb_buf_init(&data, sizeof(plain) - 20);
-    rc = tgb_tl_encode_object(&data, &inner, NULL);
-    size_t len = 0;
-    if (!rc) {
-        tgb_sha1(data.data, data.len, plain);
-        memcpy(plain + 20, data.data, data.len);
-        len = 20 + data.len;
-        size_t pad = (16 - len % 16) % 16;
-        rc = tgb_random_bytes(h->params.rnd, plain + len, pad);
-        len += pad;
-    }
-    tgb_buf_free(&data);
-    if (!rc)
-        rc = tgb_aes_ige_encrypt(h->tmp_key, h->tmp_iv, plain, encrypted, len);
-    wipe(plain, sizeof(plain));
-    if (rc)
+    tgb_buf encrypted;
+    tgb_buf_init(&encrypted, 0);
+    rc = tgb_auth_encrypt_inner(&inner, h->tmp_key, h->tmp_iv, h->params.rnd, &encrypted);
+    if (rc) {
+        tgb_buf_free(&encrypted);
         return rc;
+    }
 
     tl_set_client_DH_params req = {.base = {&tgb_tl_c_set_client_DH_params},
-                                   .encrypted_data = {(const char *)encrypted, len}};
+                                   .encrypted_data = {(const char *)encrypted.data, encrypted.len}};
     memcpy(req.nonce, h->nonce, 16);
     memcpy(req.server_nonce, h->server_nonce, 16);
-    rc = send_plain(ids, now, &req, out);
+    rc = tgb_auth_send_plain(ids, now, TGB_MSG_ID_CLIENT, &req, out);
+    tgb_buf_free(&encrypted);
     if (rc)
         return rc;
     h->state = ST_WAIT_DH_GEN;
@@ -366,44 +307,24 @@ static int on_server_dh(tgb_handshake *h, const tl_object *obj, tgb_msg_id_gen *
     if (obj->desc != &tgb_tl_c_server_DH_params_ok)
         return TGB_ERR_PROTOCOL;
     const tl_server_DH_params_ok *ok = (const tl_server_DH_params_ok *)obj;
-    if (!ct_equal(ok->nonce, h->nonce, 16) || !ct_equal(ok->server_nonce, h->server_nonce, 16))
+    if (!tgb_ct_equal(ok->nonce, h->nonce, 16) ||
+        !tgb_ct_equal(ok->server_nonce, h->server_nonce, 16))
         return TGB_ERR_INTEGRITY;
-    size_t len = ok->encrypted_answer.len;
-    if (len < 32 || len > MAX_ANSWER || len % 16)
-        return TGB_ERR_PROTOCOL;
-
-    tgb_tmp_aes_from_nonces(h->new_nonce, h->server_nonce, h->tmp_key, h->tmp_iv);
-    uint8_t plain[MAX_ANSWER];
-    int rc = tgb_aes_ige_decrypt(h->tmp_key, h->tmp_iv, (const uint8_t *)ok->encrypted_answer.data,
-                                 plain, len);
-    if (rc) {
-        wipe(plain, sizeof(plain));
-        return rc;
-    }
-
     /*
      * answer_with_hash = SHA1(answer) + answer + (0-15 random bytes): the answer's own
-     * encoding says where it ends, so the hash covers exactly the decoded bytes and at
-     * most 15 bytes may follow (security_guidelines).
+     * encoding says where it ends, so the hash covers exactly the decoded bytes.
      */
+    tgb_tmp_aes_from_nonces(h->new_nonce, h->server_nonce, h->tmp_key, h->tmp_iv);
     uint8_t arena_mem[2048];
     tgb_arena arena;
     tgb_arena_init(&arena, arena_mem, sizeof(arena_mem), sizeof(arena_mem) - 8);
     tl_object *o = NULL;
-    size_t used = 0;
-    rc = tgb_tl_decode_object(&tgb_tl_schema_api, &arena, &tgb_tl_t_Server_DH_inner_data,
-                              plain + 20, len - 20, &o, &used, NULL);
-    uint8_t hash[20];
-    if (!rc) {
-        tgb_sha1(plain + 20, used, hash);
-        if (!ct_equal(hash, plain, 20) || len - 20 - used >= 16)
-            rc = TGB_ERR_INTEGRITY;
-    } else {
-        rc = TGB_ERR_INTEGRITY;
-    }
+    int rc = tgb_auth_decrypt_inner((const uint8_t *)ok->encrypted_answer.data,
+                                    ok->encrypted_answer.len, MAX_ANSWER, h->tmp_key, h->tmp_iv,
+                                    &arena, &tgb_tl_t_Server_DH_inner_data, &o);
     const tl_server_DH_inner_data *in = (const tl_server_DH_inner_data *)o;
-    if (!rc &&
-        (!ct_equal(in->nonce, h->nonce, 16) || !ct_equal(in->server_nonce, h->server_nonce, 16)))
+    if (!rc && (!tgb_ct_equal(in->nonce, h->nonce, 16) ||
+                !tgb_ct_equal(in->server_nonce, h->server_nonce, 16)))
         rc = TGB_ERR_INTEGRITY;
     /*
      * "Client is expected to check whether p = dh_prime is a safe 2048-bit prime ...
@@ -421,8 +342,7 @@ static int on_server_dh(tgb_handshake *h, const tl_object *obj, tgb_msg_id_gen *
         h->g = in->g;
         h->server_time = (int64_t)(uint32_t)in->server_time;
     }
-    wipe(plain, sizeof(plain));
-    wipe(arena_mem, sizeof(arena_mem));
+    tgb_wipe(arena_mem, sizeof(arena_mem));
     tgb_arena_free(&arena);
     if (rc)
         return rc;
@@ -453,11 +373,11 @@ static int on_dh_gen(tgb_handshake *h, const tl_object *obj, tgb_msg_id_gen *ids
         /* dh_gen_fail included: the server gave up on this exchange. */
         return TGB_ERR_PROTOCOL;
     }
-    if (!ct_equal(nonce, h->nonce, 16) || !ct_equal(server_nonce, h->server_nonce, 16))
+    if (!tgb_ct_equal(nonce, h->nonce, 16) || !tgb_ct_equal(server_nonce, h->server_nonce, 16))
         return TGB_ERR_INTEGRITY;
     uint8_t want[16];
-    new_nonce_hash(h->new_nonce, which, h->auth_key, want);
-    if (!ct_equal(want, hash, 16))
+    tgb_auth_new_nonce_hash(h->new_nonce, which, h->auth_key, want);
+    if (!tgb_ct_equal(want, hash, 16))
         return TGB_ERR_INTEGRITY;
 
     if (which == 2) {
@@ -467,7 +387,7 @@ static int on_dh_gen(tgb_handshake *h, const tl_object *obj, tgb_msg_id_gen *ids
         uint8_t aux[8];
         tgb_auth_key_aux_hash(h->auth_key, aux);
         h->retry_id = (int64_t)tgb_le64(aux);
-        wipe(h->auth_key, sizeof(h->auth_key));
+        tgb_wipe(h->auth_key, sizeof(h->auth_key));
         return send_client_dh(h, ids, now, out);
     }
 

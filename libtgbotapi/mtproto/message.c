@@ -30,10 +30,7 @@ uint64_t tgb_msg_id_next(tgb_msg_id_gen *g, tgb_time now, int kind)
 
 void tgb_msg_id_sync(tgb_msg_id_gen *g, uint64_t server_msg_id, tgb_time now)
 {
-    /* server time in microseconds, from the id's seconds and fraction */
-    int64_t server_us = (int64_t)(server_msg_id >> 32) * 1000000 +
-                        (int64_t)(((server_msg_id & 0xffffffffu) * 1000000) >> 32);
-    g->offset_us = server_us - now;
+    g->offset_us = tgb_msg_id_time_us(server_msg_id) - now;
 }
 
 int tgb_plain_wrap(tgb_buf *out, uint64_t msg_id, const uint8_t *body, size_t len)

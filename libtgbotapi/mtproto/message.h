@@ -42,6 +42,13 @@ static inline int64_t tgb_msg_id_seconds(uint64_t msg_id)
     return (int64_t)(msg_id >> 32);
 }
 
+/** The Unix time a msg_id carries, in microseconds (its fraction included). */
+static inline tgb_time tgb_msg_id_time_us(uint64_t msg_id)
+{
+    return (tgb_time)(msg_id >> 32) * 1000000 +
+           (tgb_time)(((msg_id & 0xffffffffu) * 1000000) >> 32);
+}
+
 /** A msg_id for Unix time `t` in microseconds, low bits 0 (for tests and checks). */
 uint64_t tgb_msg_id_from_time(tgb_time t);
 

@@ -13,6 +13,7 @@
  */
 #include "mtproto/session.h"
 #include "mtproto/gzip.h"
+#include "mtproto/wire.h"
 #include "tl/tl_api.h"
 
 #include <stdarg.h>
@@ -27,7 +28,6 @@
 #define ACK_DELAY      SEC
 #define ACK_STANDALONE 16
 /* SMM: "Max 8192 IDs are allowed per constructor." */
-#define MAX_IDS 8192
 /* tdlib packs at most ~1020 messages in a container; Telegram takes about 1 MiB. */
 #define CONTAINER_MAX_MSGS  1000
 #define CONTAINER_MAX_BYTES ((size_t)1020 << 10)
@@ -158,110 +158,10 @@ log_line(tgb_mtp_session *s, int level, const char *fmt, ...)
     s->cb.log(s->user_data, level, line);
 }
 
-typedef struct reader {
-    const uint8_t *p;
-    size_t n;
-    int bad;
-} reader;
-
-static uint32_t rd32(reader *r)
-{
-    if (r->n < 4) {
-        r->bad = 1;
-        r->n = 0;
-        return 0;
-    }
-    uint32_t v = tgb_le32(r->p);
-    r->p += 4;
-    r->n -= 4;
-    return v;
-}
-
-static uint64_t rd64(reader *r)
-{
-    if (r->n < 8) {
-        r->bad = 1;
-        r->n = 0;
-        return 0;
-    }
-    uint64_t v = tgb_le64(r->p);
-    r->p += 8;
-    r->n -= 8;
-    return v;
-}
-
-/* A TL string or bytes: 1-byte length up to 253, else 0xfe and 3 bytes; padded to 4. */
-static const uint8_t *rd_bytes(reader *r, size_t *len)
-{
-    if (r->n < 1) {
-        r->bad = 1;
-        return NULL;
-    }
-    size_t head = 1, n = r->p[0];
-    if (n == 254) {
-        if (r->n < 4) {
-            r->bad = 1;
-            return NULL;
-        }
-        head = 4;
-        n = (size_t)r->p[1] | (size_t)r->p[2] << 8 | (size_t)r->p[3] << 16;
-    } else if (n == 255) {
-        r->bad = 1;
-        return NULL;
-    }
-    size_t total = (head + n + 3) & ~(size_t)3;
-    if (total > r->n) {
-        r->bad = 1;
-        return NULL;
-    }
-    const uint8_t *p = r->p + head;
-    r->p += total;
-    r->n -= total;
-    *len = n;
-    return p;
-}
-
-/* A Vector<long>: at most MAX_IDS items, each checked against the bytes left. */
-static const uint8_t *rd_long_vector(reader *r, uint32_t *count)
-{
-    if (rd32(r) != TGB_TL_ID_VECTOR) {
-        r->bad = 1;
-        return NULL;
-    }
-    uint32_t n = rd32(r);
-    if (r->bad || n > MAX_IDS || (size_t)n * 8 > r->n) {
-        r->bad = 1;
-        return NULL;
-    }
-    const uint8_t *p = r->p;
-    r->p += (size_t)n * 8;
-    r->n -= (size_t)n * 8;
-    *count = n;
-    return p;
-}
-
-static size_t tl_bytes_size(size_t n)
-{
-    return ((n <= 253 ? 1 : 4) + n + 3) & ~(size_t)3;
-}
-
-/* Appends `n` bytes as TL bytes. The caller reserved tl_bytes_size(n). */
+/* Appends `n` bytes as TL bytes. The caller reserved tgb_wire_bytes_size(n). */
 static void put_bytes(tgb_buf *b, const uint8_t *p, size_t n)
 {
-    uint8_t *o = tgb_buf_extend(b, tl_bytes_size(n));
-    size_t head = 1;
-    if (n <= 253) {
-        o[0] = (uint8_t)n;
-    } else {
-        o[0] = 254;
-        o[1] = (uint8_t)n;
-        o[2] = (uint8_t)(n >> 8);
-        o[3] = (uint8_t)(n >> 16);
-        head = 4;
-    }
-    if (n)
-        memcpy(o + head, p, n);
-    memset(o + head + n, 0, tl_bytes_size(n) - head - n);
+    tgb_wire_put_bytes(tgb_buf_extend(b, tgb_wire_bytes_size(n)), p, n);
 }
 
 static void put32(tgb_buf *b, uint32_t v)
@@ -272,12 +172,6 @@ static void put32(tgb_buf *b, uint32_t v)
 static void put64(tgb_buf *b, uint64_t v)
 {
     tgb_put_le64(tgb_buf_extend(b, 8), v);
-}
-
-/* Server time in microseconds carried by a msg_id. */
-static tgb_time msg_id_time(uint64_t id)
-{
-    return (tgb_time)(id >> 32) * SEC + (tgb_time)(((id & 0xffffffffu) * 1000000) >> 32);
 }
 
 static tgb_time server_now(const tgb_mtp_session *s, tgb_time now)
@@ -391,7 +285,7 @@ static void ack_add(tgb_mtp_session *s, uint64_t msg_id, tgb_time now)
     for (uint32_t i = 0; i < s->nacks; i++)
         if (s->acks[i] == msg_id)
             return;
-    if (s->nacks == MAX_IDS)
+    if (s->nacks == TGB_WIRE_MAX_IDS)
         return; /* acked again when the server repeats it */
     if (s->nacks == s->acks_cap) {
         uint32_t cap = s->acks_cap ? s->acks_cap * 2 : 8;
@@ -658,7 +552,7 @@ static int write_body(tgb_buf *b, const tgb_mtp_session *s, const req *r)
         n = joined.len;
     }
     if (r->kind == REQ_USER && n >= GZIP_MIN && tgb_gzip_pack(p, n, &packed) == 0 &&
-        4 + tl_bytes_size(packed.len) < n) {
+        4 + tgb_wire_bytes_size(packed.len) < n) {
         put32(b, TL_ID_gzip_packed);
         put_bytes(b, packed.data, packed.len);
     } else {
@@ -878,9 +772,9 @@ typedef struct in_msg {
 /* Unpacks a gzip_packed object (at `p`, `n` bytes) into `unpacked`: its offset there. */
 static int unpack(const uint8_t *p, size_t n, tgb_buf *unpacked, size_t *off, size_t *len)
 {
-    reader r = {p + 4, n - 4, 0};
+    tgb_wire r = {p + 4, n - 4, 0};
     size_t zn = 0;
-    const uint8_t *z = rd_bytes(&r, &zn);
+    const uint8_t *z = tgb_wire_bytes(&r, &zn);
     if (r.bad)
         return TGB_ERR_PROTOCOL;
     *off = unpacked->len;
@@ -949,8 +843,8 @@ static int flatten(const uint8_t *body, size_t len, uint64_t msg_id, uint32_t se
         memcpy(copy, b, top.len);
         b = copy;
     }
-    reader r = {b + 4, top.len - 4, 0};
-    uint32_t n = rd32(&r);
+    tgb_wire r = {b + 4, top.len - 4, 0};
+    uint32_t n = tgb_wire_u32(&r);
     if (r.bad || n > MAX_CONTAINER_IN || (size_t)n * 16 > r.n) {
         free(copy);
         return TGB_ERR_PROTOCOL;
@@ -961,9 +855,9 @@ static int flatten(const uint8_t *body, size_t len, uint64_t msg_id, uint32_t se
         return TGB_ERR_NOMEM;
     }
     for (uint32_t i = 0; i < n && !rc; i++) {
-        v[i].msg_id = rd64(&r);
-        v[i].seqno = rd32(&r);
-        uint32_t bytes = rd32(&r);
+        v[i].msg_id = tgb_wire_u64(&r);
+        v[i].seqno = tgb_wire_u32(&r);
+        uint32_t bytes = tgb_wire_u32(&r);
         if (r.bad || bytes % 4 || bytes < 4 || bytes > r.n) {
             rc = TGB_ERR_PROTOCOL;
             break;
@@ -1021,10 +915,10 @@ static void deliver(tgb_mtp_session *s, req *r, const uint8_t *res, size_t len)
     memset(&a, 0, sizeof(a));
     char *message = NULL;
     if (len >= 4 && tgb_le32(res) == TL_ID_rpc_error) {
-        reader rd = {res + 4, len - 4, 0};
-        int32_t code = (int32_t)rd32(&rd);
+        tgb_wire rd = {res + 4, len - 4, 0};
+        int32_t code = (int32_t)tgb_wire_u32(&rd);
         size_t mlen = 0;
-        const uint8_t *m = rd_bytes(&rd, &mlen);
+        const uint8_t *m = tgb_wire_bytes(&rd, &mlen);
         if (!rd.bad) {
             message = malloc(mlen + 1);
             if (message) {
@@ -1050,10 +944,10 @@ static void on_future_salts(tgb_mtp_session *s, const uint8_t *b, size_t n, tgb_
 {
     /* future_salts#ae500895 req_msg_id:long now:int salts:vector<future_salt>: a bare
      * vector of bare future_salt (valid_since:int valid_until:int salt:long) */
-    reader r = {b + 4, n - 4, 0};
-    uint64_t req_msg_id = rd64(&r);
-    int32_t server_time = (int32_t)rd32(&r);
-    uint32_t count = rd32(&r);
+    tgb_wire r = {b + 4, n - 4, 0};
+    uint64_t req_msg_id = tgb_wire_u64(&r);
+    int32_t server_time = (int32_t)tgb_wire_u32(&r);
+    uint32_t count = tgb_wire_u32(&r);
     if (r.bad || (size_t)count * 16 > r.n) {
         log_line(s, 2, "bad future_salts");
         return;
@@ -1069,9 +963,9 @@ static void on_future_salts(tgb_mtp_session *s, const uint8_t *b, size_t n, tgb_
     s->nfuture = 0;
     for (uint32_t i = 0; i < count; i++) {
         future_salt f;
-        f.valid_since = (int32_t)rd32(&r);
-        f.valid_until = (int32_t)rd32(&r);
-        f.salt = (int64_t)rd64(&r);
+        f.valid_since = (int32_t)tgb_wire_u32(&r);
+        f.valid_until = (int32_t)tgb_wire_u32(&r);
+        f.salt = (int64_t)tgb_wire_u64(&r);
         if (f.valid_until <= tnow)
             continue;
         /* keep the earliest few, sorted by valid_since */
@@ -1091,11 +985,11 @@ static void on_future_salts(tgb_mtp_session *s, const uint8_t *b, size_t n, tgb_
 
 static void on_bad_msg(tgb_mtp_session *s, const in_msg *m, uint32_t id, tgb_time now)
 {
-    reader r = {m->body + 4, m->len - 4, 0};
-    uint64_t bad_id = rd64(&r);
-    uint32_t bad_seqno = rd32(&r);
-    int32_t code = (int32_t)rd32(&r);
-    int64_t new_salt = id == TL_ID_bad_server_salt ? (int64_t)rd64(&r) : 0;
+    tgb_wire r = {m->body + 4, m->len - 4, 0};
+    uint64_t bad_id = tgb_wire_u64(&r);
+    uint32_t bad_seqno = tgb_wire_u32(&r);
+    int32_t code = (int32_t)tgb_wire_u32(&r);
+    int64_t new_salt = id == TL_ID_bad_server_salt ? (int64_t)tgb_wire_u64(&r) : 0;
     if (r.bad) {
         log_line(s, 2, "bad bad_msg_notification");
         return;
@@ -1172,10 +1066,10 @@ static void on_bad_msg(tgb_mtp_session *s, const in_msg *m, uint32_t id, tgb_tim
 
 static void on_new_session(tgb_mtp_session *s, const in_msg *m)
 {
-    reader r = {m->body + 4, m->len - 4, 0};
-    uint64_t first_msg_id = rd64(&r);
-    uint64_t unique_id = rd64(&r);
-    int64_t salt = (int64_t)rd64(&r);
+    tgb_wire r = {m->body + 4, m->len - 4, 0};
+    uint64_t first_msg_id = tgb_wire_u64(&r);
+    uint64_t unique_id = tgb_wire_u64(&r);
+    int64_t salt = (int64_t)tgb_wire_u64(&r);
     if (r.bad)
         return;
     /* tdlib: keep unique_id so that a repeated notification is handled once */
@@ -1231,9 +1125,9 @@ static void on_states(tgb_mtp_session *s, const uint8_t *ids, uint32_t n, const 
 
 static void on_state_req(tgb_mtp_session *s, const in_msg *m, int resend, tgb_time now)
 {
-    reader r = {m->body + 4, m->len - 4, 0};
+    tgb_wire r = {m->body + 4, m->len - 4, 0};
     uint32_t n = 0;
-    const uint8_t *ids = rd_long_vector(&r, &n);
+    const uint8_t *ids = tgb_wire_long_vector(&r, &n);
     if (r.bad)
         return;
     if (resend) {
@@ -1251,7 +1145,7 @@ static void on_state_req(tgb_mtp_session *s, const in_msg *m, int resend, tgb_ti
         }
     }
     /* msgs_state_info#04deb57d req_msg_id:long info:string */
-    req *q = req_new(REQ_STATE_INFO, 0, 12 + tl_bytes_size(n));
+    req *q = req_new(REQ_STATE_INFO, 0, 12 + tgb_wire_bytes_size(n));
     uint8_t *info = malloc(n ? n : 1);
     if (!q || !info) {
         free(q);
@@ -1271,9 +1165,9 @@ static void on_state_req(tgb_mtp_session *s, const in_msg *m, int resend, tgb_ti
 
 static void on_detailed_info(tgb_mtp_session *s, const in_msg *m, int is_new, tgb_time now)
 {
-    reader r = {m->body + 4, m->len - 4, 0};
-    uint64_t msg_id = is_new ? 0 : rd64(&r);
-    uint64_t answer_msg_id = rd64(&r);
+    tgb_wire r = {m->body + 4, m->len - 4, 0};
+    uint64_t msg_id = is_new ? 0 : tgb_wire_u64(&r);
+    uint64_t answer_msg_id = tgb_wire_u64(&r);
     if (r.bad)
         return;
     req *q = req_by_msg_id(s, msg_id);
@@ -1292,7 +1186,7 @@ static void on_detailed_info(tgb_mtp_session *s, const in_msg *m, int is_new, tg
 static void dispatch(tgb_mtp_session *s, const in_msg *m, tgb_time now)
 {
     uint32_t id = tgb_le32(m->body);
-    reader r = {m->body + 4, m->len - 4, 0};
+    tgb_wire r = {m->body + 4, m->len - 4, 0};
     switch (id) {
     case TL_ID_rpc_result: {
         uint64_t req_msg_id = tgb_le64(m->body + 4);
@@ -1317,7 +1211,7 @@ static void dispatch(tgb_mtp_session *s, const in_msg *m, tgb_time now)
     }
     case TL_ID_msgs_ack: {
         uint32_t n = 0;
-        const uint8_t *ids = rd_long_vector(&r, &n);
+        const uint8_t *ids = tgb_wire_long_vector(&r, &n);
         for (uint32_t i = 0; i < n && !r.bad; i++) {
             uint64_t a = tgb_le64(ids + (size_t)i * 8);
             for (req *q = s->head; q; q = q->next) {
@@ -1336,7 +1230,7 @@ static void dispatch(tgb_mtp_session *s, const in_msg *m, tgb_time now)
     case TL_ID_bad_msg_notification: on_bad_msg(s, m, id, now); return;
     case TL_ID_new_session_created: on_new_session(s, m); return;
     case TL_ID_pong: {
-        uint64_t ping_msg_id = rd64(&r);
+        uint64_t ping_msg_id = tgb_wire_u64(&r);
         if (r.bad)
             return;
         req *q = req_by_msg_id(s, ping_msg_id);
@@ -1352,9 +1246,9 @@ static void dispatch(tgb_mtp_session *s, const in_msg *m, tgb_time now)
     case TL_ID_msgs_state_req:
     case TL_ID_msg_resend_req: on_state_req(s, m, id == TL_ID_msg_resend_req, now); return;
     case TL_ID_msgs_state_info: {
-        uint64_t req_msg_id = rd64(&r);
+        uint64_t req_msg_id = tgb_wire_u64(&r);
         size_t ninfo = 0;
-        const uint8_t *info = rd_bytes(&r, &ninfo);
+        const uint8_t *info = tgb_wire_bytes(&r, &ninfo);
         req *q = req_by_msg_id(s, req_msg_id);
         if (r.bad || !q || q->kind != REQ_STATE_REQ)
             return;
@@ -1365,9 +1259,9 @@ static void dispatch(tgb_mtp_session *s, const in_msg *m, tgb_time now)
     }
     case TL_ID_msgs_all_info: {
         uint32_t n = 0;
-        const uint8_t *ids = rd_long_vector(&r, &n);
+        const uint8_t *ids = tgb_wire_long_vector(&r, &n);
         size_t ninfo = 0;
-        const uint8_t *info = rd_bytes(&r, &ninfo);
+        const uint8_t *info = tgb_wire_bytes(&r, &ninfo);
         if (!r.bad)
             on_states(s, ids, n, info, ninfo, now);
         return;
@@ -1379,7 +1273,7 @@ static void dispatch(tgb_mtp_session *s, const in_msg *m, tgb_time now)
     case TL_ID_destroy_session_ok:
     case TL_ID_destroy_session_none: {
         /* SM "Request to Destroy Session": Telegram answers it bare, as mtcute expects */
-        uint64_t sid = rd64(&r);
+        uint64_t sid = tgb_wire_u64(&r);
         if (r.bad)
             return;
         for (req *q = s->head; q; q = q->next) {
@@ -1468,7 +1362,7 @@ int tgb_mtp_session_recv(tgb_mtp_session *s, const uint8_t *packet, size_t len, 
 
     /* SG "Checking msg_id": a server message far from our idea of its clock is ignored,
      * except notifications that our clock is wrong or our salt old (which fix it) */
-    tgb_time delta = msg_id_time(msg_id) - server_now(s, now);
+    tgb_time delta = tgb_msg_id_time_us(msg_id) - server_now(s, now);
     int time_ok = delta <= SERVER_MSG_MAX_AHEAD && delta >= -SERVER_MSG_MAX_AGE;
     int handled = 0;
     if (time_ok)

@@ -10,6 +10,7 @@
 #include "transport.h"
 
 #include "base/crc32.h"
+#include "base/secure.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -48,13 +49,6 @@ struct tgb_framer {
     size_t cap, head, scan, end;
     size_t returned; /* length of the frame handed out by next(), dropped at the next call */
 };
-
-/* Zeroes key material; the barrier keeps the compiler from dropping a dead store. */
-static void wipe(void *p, size_t n)
-{
-    memset(p, 0, n);
-    __asm__ __volatile__("" : : "r"(p) : "memory");
-}
 
 static int fail(tgb_framer *f, int rc)
 {
@@ -170,7 +164,7 @@ static int obfuscation_keys(tgb_framer *f, const uint8_t header[OBF_HEADER])
     int rc = tgb_aes_ctr_new(forward, header + OBF_KEY, header + OBF_IV);
     if (rc == 0)
         rc = tgb_aes_ctr_new(backward, rev, rev + 32);
-    wipe(rev, sizeof(rev));
+    tgb_wipe(rev, sizeof(rev));
     return rc;
 }
 
@@ -230,8 +224,8 @@ static int client_obfuscated_header(tgb_framer *f, const tgb_random *rnd, tgb_bu
         memcpy(h + OBF_TAG, enc + OBF_TAG, OBF_HEADER - OBF_TAG);
         rc = tgb_buf_append(preamble, h, sizeof(h));
     }
-    wipe(h, sizeof(h));
-    wipe(enc, sizeof(enc));
+    tgb_wipe(h, sizeof(h));
+    tgb_wipe(enc, sizeof(enc));
     return rc;
 }
 
@@ -254,7 +248,7 @@ static int server_obfuscated_header(tgb_framer *f, const uint8_t *h)
         f->obfuscated = 1;
         f->dc_id = (int16_t)(uint16_t)(plain[OBF_DC] | plain[OBF_DC + 1] << 8);
     }
-    wipe(plain, sizeof(plain));
+    tgb_wipe(plain, sizeof(plain));
     return rc;
 }
 
@@ -302,7 +296,7 @@ static int detect(tgb_framer *f, size_t *room)
             int rc = server_obfuscated_header(f, p);
             if (rc != 0)
                 return rc;
-            wipe(f->buf, OBF_HEADER); /* the keys, in the clear */
+            tgb_wipe(f->buf, OBF_HEADER); /* the keys, in the clear */
             tag = OBF_HEADER;
         }
     }
@@ -610,7 +604,7 @@ void tgb_framer_del(tgb_framer *f)
     tgb_aes_ctr_del(f->send_ctr);
     tgb_aes_ctr_del(f->recv_ctr);
     free(f->buf);
-    wipe(f, sizeof(*f));
+    tgb_wipe(f, sizeof(*f));
     free(f);
 }
 

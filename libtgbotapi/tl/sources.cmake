@@ -33,6 +33,7 @@ endforeach()
 
 set(TGB_TL_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/tl_codec.c
+  ${CMAKE_CURRENT_LIST_DIR}/tl_cursor.c
   ${CMAKE_CURRENT_LIST_DIR}/tl_print.c
   ${TGB_TL_GEN}/tl_api.c
   ${TGB_TL_LAYER_SOURCES})

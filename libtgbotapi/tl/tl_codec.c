@@ -12,6 +12,7 @@
  * it absolutely.
  */
 #include "tl/tl.h"
+#include "tl/tl_cursor.h"
 
 #include <tgbotapi/tgbotapi.h>
 
@@ -82,139 +83,35 @@ size_t tgb_tl_value_size(const tgb_tl_typeref *t)
     return 0;
 }
 
-static const char *kind_name(int kind)
-{
-    static const char *const names[] = {"int",    "long",   "double", "string", "bytes",
-                                        "int128", "int256", "#",      "true",   "Bool",
-                                        "object", "bare",   "Vector", "vector", "object"};
-    return kind >= 0 && kind <= TGB_TL_ANY ? names[kind] : "?";
-}
-
 /* ------------------------------------------------------------------ decoder */
 
 struct reader {
-    const uint8_t *start;
-    const uint8_t *p;
-    const uint8_t *end;
-    tgb_arena *arena;
+    tgb_tl_cursor c;
     const tgb_tl_schema *schema;
-    tgb_tl_error *err;
-    int depth;
 };
 
-/* Where a value being decoded sits, for error messages only. */
-struct where {
-    const tgb_tl_combinator *comb;
-    const tgb_tl_field *field;
-};
-
-static void describe(char *buf, size_t n, struct where w, const tgb_tl_typeref *t)
-{
-    if (w.comb && w.field)
-        snprintf(buf, n, "%s.%s (%s)", w.comb->name, w.field->name, kind_name(t->kind));
-    else if (w.comb)
-        snprintf(buf, n, "%s", w.comb->name);
-    else
-        snprintf(buf, n, "top-level %s", t->type ? t->type->name : kind_name(t->kind));
-}
-
-#if defined(__GNUC__)
-__attribute__((format(printf, 4, 5)))
-#endif
-static int
-fail_at(tgb_tl_error *err, int code, size_t offset, const char *fmt, ...)
-{
-    if (err) {
-        err->code = code;
-        err->offset = offset;
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err->message, sizeof(err->message), fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
-
-static int truncated(struct reader *r, size_t need, struct where w, const tgb_tl_typeref *t)
-{
-    char what[128];
-    describe(what, sizeof(what), w, t);
-    return fail_at(r->err, TGB_ERR_TL_TRUNCATED, (size_t)(r->p - r->start),
-                   "truncated at offset %zu: %s needs %zu bytes, %zu left",
-                   (size_t)(r->p - r->start), what, need, (size_t)(r->end - r->p));
-}
-
-static int no_memory(struct reader *r)
-{
-    int code = r->arena->err ? r->arena->err : TGB_ERR_NOMEM;
-    return fail_at(
-        r->err, code == TGB_ERR_LIMIT ? TGB_ERR_TL_TOO_LARGE : code, (size_t)(r->p - r->start),
-        "decoding needs more memory than allowed at offset %zu", (size_t)(r->p - r->start));
-}
-
-static inline size_t left(const struct reader *r)
-{
-    return (size_t)(r->end - r->p);
-}
-
-static const char empty_string[1] = "";
-
-/* A TL string: length byte (or 254 + 3-byte length), the bytes, zeros to a 4-byte edge. */
-static int read_string(struct reader *r, const char **data, size_t *len, struct where w,
-                       const tgb_tl_typeref *t)
-{
-    if (left(r) < 4)
-        return truncated(r, 4, w, t);
-    size_t n = r->p[0], header = 1;
-    if (n == 254) {
-        n = (size_t)r->p[1] | (size_t)r->p[2] << 8 | (size_t)r->p[3] << 16;
-        header = 4;
-    } else if (n == 255) {
-        char what[128];
-        describe(what, sizeof(what), w, t);
-        return fail_at(r->err, TGB_ERR_TL_BAD_STRING, (size_t)(r->p - r->start),
-                       "bad string length byte 255 at offset %zu in %s", (size_t)(r->p - r->start),
-                       what);
-    }
-    size_t total = (header + n + 3) & ~(size_t)3;
-    if (total > left(r))
-        return truncated(r, total, w, t);
-    if (n == 0) {
-        *data = empty_string;
-    } else {
-        char *copy = tgb_arena_alloc(r->arena, n + 1);
-        if (!copy)
-            return no_memory(r);
-        memcpy(copy, r->p + header, n);
-        copy[n] = 0;
-        *data = copy;
-    }
-    *len = n;
-    r->p += total;
-    return 0;
-}
-
-static int decode_value(struct reader *r, const tgb_tl_typeref *t, void *slot, struct where w);
+static int decode_value(struct reader *r, const tgb_tl_typeref *t, void *slot, tgb_tl_where w);
 
 static int decode_body(struct reader *r, const tgb_tl_combinator *c, void **out)
 {
     if (!c->size) {
-        return fail_at(r->err, TGB_ERR_INVALID, (size_t)(r->p - r->start),
-                       "schema %s has no C structs to decode %s into", r->schema->name, c->name);
+        return tgb_tl_fail_at(r->c.err, TGB_ERR_INVALID, tgb_tl_cursor_at(&r->c),
+                              "schema %s has no C structs to decode %s into", r->schema->name,
+                              c->name);
     }
-    if (++r->depth > TGB_TL_MAX_DEPTH) {
-        return fail_at(r->err, TGB_ERR_TL_TOO_DEEP, (size_t)(r->p - r->start),
-                       "objects nested deeper than %d at offset %zu (%s)", TGB_TL_MAX_DEPTH,
-                       (size_t)(r->p - r->start), c->name);
+    if (++r->c.depth > TGB_TL_MAX_DEPTH) {
+        return tgb_tl_fail_at(r->c.err, TGB_ERR_TL_TOO_DEEP, tgb_tl_cursor_at(&r->c),
+                              "objects nested deeper than %d at offset %zu (%s)", TGB_TL_MAX_DEPTH,
+                              tgb_tl_cursor_at(&r->c), c->name);
     }
     /* An object's bare body can't be shorter than this: refuse before allocating it. */
-    if (c->min_size > left(r)) {
-        r->depth--;
-        return truncated(r, c->min_size, (struct where){c, NULL}, c->result);
+    if (c->min_size > tgb_tl_cursor_left(&r->c)) {
+        r->c.depth--;
+        return tgb_tl_cursor_truncated(&r->c, c->min_size, (tgb_tl_where){c, NULL}, c->result);
     }
-    uint8_t *obj = tgb_arena_alloc(r->arena, c->size);
+    uint8_t *obj = tgb_arena_alloc(r->c.arena, c->size);
     if (!obj)
-        return no_memory(r);
+        return tgb_tl_cursor_no_memory(&r->c);
     memset(obj, 0, c->size);
     ((tl_object *)obj)->desc = c;
     const tgb_tl_field *f = c->fields;
@@ -232,110 +129,101 @@ static int decode_body(struct reader *r, const tgb_tl_combinator *c, void **out)
         switch (f->kind) {
         case TGB_TL_INT:
         case TGB_TL_FLAGS: {
-            if (left(r) < 4)
-                return truncated(r, 4, (struct where){c, f}, f->type);
-            uint32_t v = tgb_le32(r->p);
+            if (tgb_tl_cursor_left(&r->c) < 4)
+                return tgb_tl_cursor_truncated(&r->c, 4, (tgb_tl_where){c, f}, f->type);
+            uint32_t v = tgb_le32(r->c.p);
             memcpy(slot, &v, 4);
-            r->p += 4;
+            r->c.p += 4;
             break;
         }
         case TGB_TL_LONG: {
-            if (left(r) < 8)
-                return truncated(r, 8, (struct where){c, f}, f->type);
-            uint64_t v = tgb_le64(r->p);
+            if (tgb_tl_cursor_left(&r->c) < 8)
+                return tgb_tl_cursor_truncated(&r->c, 8, (tgb_tl_where){c, f}, f->type);
+            uint64_t v = tgb_le64(r->c.p);
             memcpy(slot, &v, 8);
-            r->p += 8;
+            r->c.p += 8;
             break;
         }
         default: {
-            int rc = decode_value(r, f->type, slot, (struct where){c, f});
+            int rc = decode_value(r, f->type, slot, (tgb_tl_where){c, f});
             if (rc)
                 return rc;
         }
         }
     }
-    r->depth--;
+    r->c.depth--;
     *out = obj;
     return 0;
 }
 
-static int read_id(struct reader *r, uint32_t *id, struct where w, const tgb_tl_typeref *t)
-{
-    if (left(r) < 4)
-        return truncated(r, 4, w, t);
-    *id = tgb_le32(r->p);
-    r->p += 4;
-    return 0;
-}
-
 /* A boxed object: its id, which must name a constructor of `t->type` (any if NULL). */
-static int decode_boxed(struct reader *r, const tgb_tl_typeref *t, void **slot, struct where w)
+static int decode_boxed(struct reader *r, const tgb_tl_typeref *t, void **slot, tgb_tl_where w)
 {
     uint32_t id = 0;
-    int rc = read_id(r, &id, w, t);
+    int rc = tgb_tl_cursor_id(&r->c, &id, w, t);
     if (rc)
         return rc;
     const tgb_tl_combinator *c = tgb_tl_find_id(r->schema, id);
     char what[128];
     if (!c) {
-        describe(what, sizeof(what), w, t);
+        tgb_tl_describe(what, sizeof(what), w, t);
         if (id == TGB_TL_ID_VECTOR && t->kind == TGB_TL_ANY)
-            return fail_at(r->err, TGB_ERR_TL_UNKNOWN_ID, (size_t)(r->p - r->start) - 4,
-                           "a Vector at offset %zu in %s cannot be decoded without its "
-                           "element type",
-                           (size_t)(r->p - r->start) - 4, what);
-        return fail_at(r->err, TGB_ERR_TL_UNKNOWN_ID, (size_t)(r->p - r->start) - 4,
-                       "unknown constructor %08x at offset %zu in %s", id,
-                       (size_t)(r->p - r->start) - 4, what);
+            return tgb_tl_fail_at(r->c.err, TGB_ERR_TL_UNKNOWN_ID, tgb_tl_cursor_at(&r->c) - 4,
+                                  "a Vector at offset %zu in %s cannot be decoded without its "
+                                  "element type",
+                                  tgb_tl_cursor_at(&r->c) - 4, what);
+        return tgb_tl_fail_at(r->c.err, TGB_ERR_TL_UNKNOWN_ID, tgb_tl_cursor_at(&r->c) - 4,
+                              "unknown constructor %08x at offset %zu in %s", id,
+                              tgb_tl_cursor_at(&r->c) - 4, what);
     }
     if (t->kind == TGB_TL_OBJECT && c->type != t->type) {
-        describe(what, sizeof(what), w, t);
-        return fail_at(r->err, TGB_ERR_TL_WRONG_TYPE, (size_t)(r->p - r->start) - 4,
-                       "%s at offset %zu where %s (%s) belongs", c->name,
-                       (size_t)(r->p - r->start) - 4, what, t->type->name);
+        tgb_tl_describe(what, sizeof(what), w, t);
+        return tgb_tl_fail_at(r->c.err, TGB_ERR_TL_WRONG_TYPE, tgb_tl_cursor_at(&r->c) - 4,
+                              "%s at offset %zu where %s (%s) belongs", c->name,
+                              tgb_tl_cursor_at(&r->c) - 4, what, t->type->name);
     }
     return decode_body(r, c, slot);
 }
 
 static int decode_vector(struct reader *r, const tgb_tl_typeref *t, tgb_tl_vector *v,
-                         struct where w)
+                         tgb_tl_where w)
 {
     if (t->kind == TGB_TL_VECTOR) {
         uint32_t id = 0;
-        int rc = read_id(r, &id, w, t);
+        int rc = tgb_tl_cursor_id(&r->c, &id, w, t);
         if (rc)
             return rc;
         if (id != TGB_TL_ID_VECTOR) {
             char what[128];
-            describe(what, sizeof(what), w, t);
-            return fail_at(r->err, TGB_ERR_TL_WRONG_TYPE, (size_t)(r->p - r->start) - 4,
-                           "%08x at offset %zu where a Vector belongs (%s)", id,
-                           (size_t)(r->p - r->start) - 4, what);
+            tgb_tl_describe(what, sizeof(what), w, t);
+            return tgb_tl_fail_at(r->c.err, TGB_ERR_TL_WRONG_TYPE, tgb_tl_cursor_at(&r->c) - 4,
+                                  "%08x at offset %zu where a Vector belongs (%s)", id,
+                                  tgb_tl_cursor_at(&r->c) - 4, what);
         }
     }
-    if (left(r) < 4)
-        return truncated(r, 4, w, t);
-    uint32_t count = tgb_le32(r->p);
-    r->p += 4;
+    if (tgb_tl_cursor_left(&r->c) < 4)
+        return tgb_tl_cursor_truncated(&r->c, 4, w, t);
+    uint32_t count = tgb_le32(r->c.p);
+    r->c.p += 4;
     const tgb_tl_typeref *e = t->elem;
     /* Elements that take no bytes (none in real schemas) still count as one. */
     size_t min = e->min_size ? e->min_size : 1;
-    if (count > left(r) / min) {
+    if (count > tgb_tl_cursor_left(&r->c) / min) {
         char what[128];
-        describe(what, sizeof(what), w, t);
-        return fail_at(r->err, TGB_ERR_TL_TRUNCATED, (size_t)(r->p - r->start) - 4,
-                       "truncated at offset %zu: a vector of %u in %s cannot fit in the %zu "
-                       "bytes left",
-                       (size_t)(r->p - r->start) - 4, count, what, left(r));
+        tgb_tl_describe(what, sizeof(what), w, t);
+        return tgb_tl_fail_at(r->c.err, TGB_ERR_TL_TRUNCATED, tgb_tl_cursor_at(&r->c) - 4,
+                              "truncated at offset %zu: a vector of %u in %s cannot fit in the %zu "
+                              "bytes left",
+                              tgb_tl_cursor_at(&r->c) - 4, count, what, tgb_tl_cursor_left(&r->c));
     }
     v->count = 0;
     v->items = NULL;
     if (!count)
         return 0;
     size_t size = tgb_tl_value_size(e);
-    uint8_t *items = tgb_arena_alloc(r->arena, size * count);
+    uint8_t *items = tgb_arena_alloc(r->c.arena, size * count);
     if (!items)
-        return no_memory(r);
+        return tgb_tl_cursor_no_memory(&r->c);
     memset(items, 0, size * count);
     v->items = items;
     for (uint32_t i = 0; i < count; i++) {
@@ -347,58 +235,44 @@ static int decode_vector(struct reader *r, const tgb_tl_typeref *t, tgb_tl_vecto
     return 0;
 }
 
-static int decode_value(struct reader *r, const tgb_tl_typeref *t, void *slot, struct where w)
+static int decode_value(struct reader *r, const tgb_tl_typeref *t, void *slot, tgb_tl_where w)
 {
     switch ((tgb_tl_kind)t->kind) {
     case TGB_TL_INT:
     case TGB_TL_FLAGS:
-        if (left(r) < 4)
-            return truncated(r, 4, w, t);
-        memcpy(slot, &(uint32_t){tgb_le32(r->p)}, 4);
-        r->p += 4;
+        if (tgb_tl_cursor_left(&r->c) < 4)
+            return tgb_tl_cursor_truncated(&r->c, 4, w, t);
+        memcpy(slot, &(uint32_t){tgb_le32(r->c.p)}, 4);
+        r->c.p += 4;
         return 0;
     case TGB_TL_LONG:
     case TGB_TL_DOUBLE:
-        if (left(r) < 8)
-            return truncated(r, 8, w, t);
-        memcpy(slot, &(uint64_t){tgb_le64(r->p)}, 8);
-        r->p += 8;
+        if (tgb_tl_cursor_left(&r->c) < 8)
+            return tgb_tl_cursor_truncated(&r->c, 8, w, t);
+        memcpy(slot, &(uint64_t){tgb_le64(r->c.p)}, 8);
+        r->c.p += 8;
         return 0;
     case TGB_TL_INT128:
     case TGB_TL_INT256: {
         size_t n = t->kind == TGB_TL_INT128 ? 16 : 32;
-        if (left(r) < n)
-            return truncated(r, n, w, t);
-        memcpy(slot, r->p, n);
-        r->p += n;
+        if (tgb_tl_cursor_left(&r->c) < n)
+            return tgb_tl_cursor_truncated(&r->c, n, w, t);
+        memcpy(slot, r->c.p, n);
+        r->c.p += n;
         return 0;
     }
     case TGB_TL_STRING: {
         tgb_tl_string *s = slot;
-        return read_string(r, &s->data, &s->len, w, t);
+        return tgb_tl_cursor_string(&r->c, &s->data, &s->len, w, t);
     }
     case TGB_TL_BYTES: {
         tgb_tl_bytes *b = slot;
-        const char *data;
-        int rc = read_string(r, &data, &b->len, w, t);
+        const char *data = NULL;
+        int rc = tgb_tl_cursor_string(&r->c, &data, &b->len, w, t);
         b->data = (const uint8_t *)data;
         return rc;
     }
-    case TGB_TL_BOOL: {
-        uint32_t id = 0;
-        int rc = read_id(r, &id, w, t);
-        if (rc)
-            return rc;
-        if (id != TGB_TL_ID_BOOL_TRUE && id != TGB_TL_ID_BOOL_FALSE) {
-            char what[128];
-            describe(what, sizeof(what), w, t);
-            return fail_at(r->err, TGB_ERR_TL_BAD_VALUE, (size_t)(r->p - r->start) - 4,
-                           "%08x at offset %zu is not a Bool (%s)", id,
-                           (size_t)(r->p - r->start) - 4, what);
-        }
-        *(bool *)slot = id == TGB_TL_ID_BOOL_TRUE;
-        return 0;
-    }
+    case TGB_TL_BOOL: return tgb_tl_cursor_bool(&r->c, (bool *)slot, w, t);
     case TGB_TL_OBJECT:
     case TGB_TL_ANY: return decode_boxed(r, t, slot, w);
     case TGB_TL_BARE: return decode_body(r, t->ctor, slot);
@@ -406,34 +280,28 @@ static int decode_value(struct reader *r, const tgb_tl_typeref *t, void *slot, s
     case TGB_TL_BARE_VECTOR: return decode_vector(r, t, slot, w);
     case TGB_TL_TRUE: return 0;
     }
-    return fail_at(r->err, TGB_ERR_INVALID, 0, "bad type kind %d", t->kind);
+    return tgb_tl_fail_at(r->c.err, TGB_ERR_INVALID, 0, "bad type kind %d", t->kind);
 }
 
 int tgb_tl_decode(const tgb_tl_schema *schema, tgb_arena *arena, const tgb_tl_typeref *type,
                   const uint8_t *data, size_t len, void *slot, size_t *consumed, tgb_tl_error *err)
 {
     if (!schema || !arena || !type || !slot || (!data && len))
-        return fail_at(err, TGB_ERR_INVALID, 0, "invalid argument");
+        return tgb_tl_fail_at(err, TGB_ERR_INVALID, 0, "invalid argument");
     if (!schema->has_structs)
-        return fail_at(err, TGB_ERR_INVALID, 0, "schema %s has no C structs", schema->name);
+        return tgb_tl_fail_at(err, TGB_ERR_INVALID, 0, "schema %s has no C structs", schema->name);
     static const uint8_t nothing[1];
-    struct reader r = {data ? data : nothing,
-                       data ? data : nothing,
-                       (data ? data : nothing) + len,
-                       arena,
-                       schema,
-                       err,
-                       0};
-    int rc = decode_value(&r, type, slot, (struct where){NULL, NULL});
+    const uint8_t *in = data ? data : nothing;
+    struct reader r = {{in, in, in + len, arena, err, 0}, schema};
+    int rc = decode_value(&r, type, slot, (tgb_tl_where){NULL, NULL});
     if (rc)
         return rc;
-    if (consumed) {
-        *consumed = (size_t)(r.p - r.start);
-    } else if (r.p != r.end) {
-        return fail_at(err, TGB_ERR_TL_TRAILING, (size_t)(r.p - r.start),
-                       "%zu bytes left after the object at offset %zu", left(&r),
-                       (size_t)(r.p - r.start));
-    }
+    size_t at = tgb_tl_cursor_at(&r.c);
+    if (consumed)
+        *consumed = at;
+    else if (at != len)
+        return tgb_tl_fail_at(err, TGB_ERR_TL_TRAILING, at,
+                              "%zu bytes left after the object at offset %zu", len - at, at);
     return 0;
 }
 
@@ -456,7 +324,7 @@ struct writer {
 
 static int write_failed(struct writer *w, int code)
 {
-    return fail_at(w->err, code, w->out->len, "output buffer: %s", tgb_strerror(code));
+    return tgb_tl_fail_at(w->err, code, w->out->len, "output buffer: %s", tgb_strerror(code));
 }
 
 /* Room for n more bytes at the end of the output; returns where they start. */
@@ -493,11 +361,11 @@ static inline int put64(struct writer *w, uint64_t v)
 static int put_string(struct writer *w, const void *data, size_t len)
 {
     if (len >= (1u << 24))
-        return fail_at(w->err, TGB_ERR_TL_BAD_STRING, w->out->len,
-                       "a string of %zu bytes is longer than TL allows (16 MiB - 1)", len);
+        return tgb_tl_fail_at(w->err, TGB_ERR_TL_BAD_STRING, w->out->len,
+                              "a string of %zu bytes is longer than TL allows (16 MiB - 1)", len);
     if (len && !data)
-        return fail_at(w->err, TGB_ERR_TL_MISSING, w->out->len, "a string of %zu bytes has no data",
-                       len);
+        return tgb_tl_fail_at(w->err, TGB_ERR_TL_MISSING, w->out->len,
+                              "a string of %zu bytes has no data", len);
     size_t header = len < 254 ? 1 : 4;
     size_t total = (header + len + 3) & ~(size_t)3;
     int rc;
@@ -524,8 +392,9 @@ static int encode_value(struct writer *w, const tgb_tl_typeref *t, const void *s
 static int missing(struct writer *w, const tgb_tl_combinator *c, const tgb_tl_field *f)
 {
     if (c && f)
-        return fail_at(w->err, TGB_ERR_TL_MISSING, w->out->len, "%s.%s is NULL", c->name, f->name);
-    return fail_at(w->err, TGB_ERR_TL_MISSING, w->out->len, "NULL object");
+        return tgb_tl_fail_at(w->err, TGB_ERR_TL_MISSING, w->out->len, "%s.%s is NULL", c->name,
+                              f->name);
+    return tgb_tl_fail_at(w->err, TGB_ERR_TL_MISSING, w->out->len, "NULL object");
 }
 
 static int encode_body(struct writer *w, const void *object)
@@ -533,8 +402,8 @@ static int encode_body(struct writer *w, const void *object)
     const tl_object *o = object;
     const tgb_tl_combinator *c = o->desc;
     if (++w->depth > TGB_TL_MAX_DEPTH)
-        return fail_at(w->err, TGB_ERR_TL_TOO_DEEP, w->out->len,
-                       "objects nested deeper than %d (%s)", TGB_TL_MAX_DEPTH, c->name);
+        return tgb_tl_fail_at(w->err, TGB_ERR_TL_TOO_DEEP, w->out->len,
+                              "objects nested deeper than %d (%s)", TGB_TL_MAX_DEPTH, c->name);
     const uint8_t *base = object;
     const tgb_tl_field *f = c->fields;
     for (uint16_t i = 0; i < c->nfields; i++, f++) {
@@ -593,8 +462,8 @@ static int encode_value(struct writer *w, const tgb_tl_typeref *t, const void *s
         if (!o || !o->desc)
             return missing(w, c, f);
         if (t->kind == TGB_TL_OBJECT && o->desc->type != t->type)
-            return fail_at(w->err, TGB_ERR_TL_WRONG_TYPE, w->out->len, "%s where %s belongs",
-                           o->desc->name, t->type->name);
+            return tgb_tl_fail_at(w->err, TGB_ERR_TL_WRONG_TYPE, w->out->len, "%s where %s belongs",
+                                  o->desc->name, t->type->name);
         int rc = put32(w, o->desc->id);
         return rc ? rc : encode_body(w, o);
     }
@@ -603,8 +472,9 @@ static int encode_value(struct writer *w, const tgb_tl_typeref *t, const void *s
         if (!o)
             return missing(w, c, f);
         if (o->desc != t->ctor)
-            return fail_at(w->err, TGB_ERR_TL_WRONG_TYPE, w->out->len, "%s where bare %s belongs",
-                           o->desc ? o->desc->name : "an object without descriptor", t->ctor->name);
+            return tgb_tl_fail_at(
+                w->err, TGB_ERR_TL_WRONG_TYPE, w->out->len, "%s where bare %s belongs",
+                o->desc ? o->desc->name : "an object without descriptor", t->ctor->name);
         return encode_body(w, o);
     }
     case TGB_TL_VECTOR:
@@ -624,13 +494,13 @@ static int encode_value(struct writer *w, const tgb_tl_typeref *t, const void *s
     }
     case TGB_TL_TRUE: return 0;
     }
-    return fail_at(w->err, TGB_ERR_INVALID, w->out->len, "bad type kind %d", t->kind);
+    return tgb_tl_fail_at(w->err, TGB_ERR_INVALID, w->out->len, "bad type kind %d", t->kind);
 }
 
 int tgb_tl_encode(tgb_buf *out, const tgb_tl_typeref *type, const void *slot, tgb_tl_error *err)
 {
     if (!out || !type || !slot)
-        return fail_at(err, TGB_ERR_INVALID, 0, "invalid argument");
+        return tgb_tl_fail_at(err, TGB_ERR_INVALID, 0, "invalid argument");
     struct writer w = {out, err, 0};
     return encode_value(&w, type, slot, NULL, NULL);
 }
@@ -645,7 +515,7 @@ int tgb_tl_encode_bare(tgb_buf *out, const void *object, tgb_tl_error *err)
 {
     const tl_object *o = object;
     if (!out || !o || !o->desc)
-        return fail_at(err, TGB_ERR_INVALID, 0, "invalid argument");
+        return tgb_tl_fail_at(err, TGB_ERR_INVALID, 0, "invalid argument");
     struct writer w = {out, err, 0};
     return encode_body(&w, o);
 }

@@ -23,6 +23,8 @@
  */
 #include "tl/tl_transcode.h"
 
+#include "tl/tl_cursor.h"
+
 #include <tgbotapi/tgbotapi.h>
 
 #include <math.h>
@@ -414,47 +416,6 @@ int tgb_tl_layer_map_layer(const tgb_tl_layer_map *m)
 
 /* ------------------------------------------------------------------ shared helpers */
 
-static const char *kind_name(int kind)
-{
-    static const char *const names[] = {"int",    "long",   "double", "string", "bytes",
-                                        "int128", "int256", "#",      "true",   "Bool",
-                                        "object", "bare",   "Vector", "vector", "object"};
-    return kind >= 0 && kind <= TGB_TL_ANY ? names[kind] : "?";
-}
-
-/* Where a value sits, for error messages only. */
-struct where {
-    const tgb_tl_combinator *comb;
-    const tgb_tl_field *field;
-};
-
-static void describe(char *buf, size_t n, struct where w, const tgb_tl_typeref *t)
-{
-    if (w.comb && w.field)
-        snprintf(buf, n, "%s.%s (%s)", w.comb->name, w.field->name, kind_name(t->kind));
-    else if (w.comb)
-        snprintf(buf, n, "%s", w.comb->name);
-    else
-        snprintf(buf, n, "top-level %s", t->type ? t->type->name : kind_name(t->kind));
-}
-
-#if defined(__GNUC__)
-__attribute__((format(printf, 4, 5)))
-#endif
-static int
-fail_at(tgb_tl_error *err, int code, size_t offset, const char *fmt, ...)
-{
-    if (err) {
-        err->code = code;
-        err->offset = offset;
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err->message, sizeof(err->message), fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
-
 /* The bit of our field `f` in our object `obj` of constructor `c`. */
 static inline int our_bit(const uint8_t *obj, const tgb_tl_combinator *c, const tgb_tl_field *f)
 {
@@ -567,22 +528,23 @@ static int translate(const tgb_tl_layer_map *m, const tgb_tl_typeref *ours, tgb_
                      int n, tgb_tl_error *err)
 {
     if (n <= 0)
-        return fail_at(err, TGB_ERR_INVALID, 0, "type nested too deeply to translate");
+        return tgb_tl_fail_at(err, TGB_ERR_INVALID, 0, "type nested too deeply to translate");
     *tmp = *ours;
     switch (ours->kind) {
     case TGB_TL_OBJECT: {
         const struct type_info *ti = type_info_of(&m->ours, ours->type);
         if (!ti || !ti->peer)
-            return fail_at(err, TGB_ERR_TL_UNKNOWN_ID, 0, "type %s does not exist in layer %d",
-                           ours->type->name, m->theirs.schema->layer);
+            return tgb_tl_fail_at(err, TGB_ERR_TL_UNKNOWN_ID, 0,
+                                  "type %s does not exist in layer %d", ours->type->name,
+                                  m->theirs.schema->layer);
         tmp->type = ti->peer;
         return 0;
     }
     case TGB_TL_BARE: {
         const tgb_tl_combinator *p = peer_of(&m->ours, &m->theirs, ours->ctor);
         if (!p)
-            return fail_at(err, TGB_ERR_TL_UNKNOWN_ID, 0, "%s does not exist in layer %d",
-                           ours->ctor->name, m->theirs.schema->layer);
+            return tgb_tl_fail_at(err, TGB_ERR_TL_UNKNOWN_ID, 0, "%s does not exist in layer %d",
+                                  ours->ctor->name, m->theirs.schema->layer);
         tmp->ctor = p;
         tmp->min_size = p->min_size;
         return 0;
@@ -598,109 +560,21 @@ static int translate(const tgb_tl_layer_map *m, const tgb_tl_typeref *ours, tgb_
 /* ------------------------------------------------------------------ decoding theirs */
 
 struct reader {
+    tgb_tl_cursor c;
     const tgb_tl_layer_map *m;
-    const uint8_t *start;
-    const uint8_t *p;
-    const uint8_t *end;
-    tgb_arena *arena;
-    tgb_tl_error *err;
-    int depth;
 };
-
-static inline size_t left(const struct reader *r)
-{
-    return (size_t)(r->end - r->p);
-}
-
-static inline size_t at(const struct reader *r)
-{
-    return (size_t)(r->p - r->start);
-}
-
-static int truncated(struct reader *r, size_t need, struct where w, const tgb_tl_typeref *t)
-{
-    char what[128];
-    describe(what, sizeof(what), w, t);
-    return fail_at(r->err, TGB_ERR_TL_TRUNCATED, at(r),
-                   "truncated at offset %zu: %s needs %zu bytes, %zu left", at(r), what, need,
-                   left(r));
-}
-
-static int no_memory(struct reader *r)
-{
-    int code = r->arena->err ? r->arena->err : TGB_ERR_NOMEM;
-    return fail_at(r->err, code == TGB_ERR_LIMIT ? TGB_ERR_TL_TOO_LARGE : code, at(r),
-                   "decoding needs more memory than allowed at offset %zu", at(r));
-}
-
-static int too_deep(struct reader *r, const tgb_tl_combinator *c)
-{
-    return fail_at(r->err, TGB_ERR_TL_TOO_DEEP, at(r),
-                   "objects nested deeper than %d at offset %zu (%s)", TGB_TL_MAX_DEPTH, at(r),
-                   c->name);
-}
-
-static const char empty_string[1] = "";
 
 /* A TL string, into our string or bytes `slot` of kind `kind`; only checked and skipped
  * when slot is NULL. */
-static int read_string(struct reader *r, int kind, void *slot, struct where w,
+static int read_string(struct reader *r, int kind, void *slot, tgb_tl_where w,
                        const tgb_tl_typeref *t)
 {
-    if (left(r) < 4)
-        return truncated(r, 4, w, t);
-    size_t n = r->p[0], header = 1;
-    if (n == 254) {
-        n = (size_t)r->p[1] | (size_t)r->p[2] << 8 | (size_t)r->p[3] << 16;
-        header = 4;
-    } else if (n == 255) {
-        char what[128];
-        describe(what, sizeof(what), w, t);
-        return fail_at(r->err, TGB_ERR_TL_BAD_STRING, at(r),
-                       "bad string length byte 255 at offset %zu in %s", at(r), what);
-    }
-    size_t total = (header + n + 3) & ~(size_t)3;
-    if (total > left(r))
-        return truncated(r, total, w, t);
-    if (slot) {
-        const char *data = empty_string;
-        if (n) {
-            char *copy = tgb_arena_alloc(r->arena, n + 1);
-            if (!copy)
-                return no_memory(r);
-            memcpy(copy, r->p + header, n);
-            copy[n] = 0;
-            data = copy;
-        }
+    const char *data = NULL;
+    size_t n = 0;
+    int rc = tgb_tl_cursor_string(&r->c, slot ? &data : NULL, &n, w, t);
+    if (!rc && slot)
         store_text(kind, slot, data, n);
-    }
-    r->p += total;
-    return 0;
-}
-
-static int read_id(struct reader *r, uint32_t *id, struct where w, const tgb_tl_typeref *t)
-{
-    if (left(r) < 4)
-        return truncated(r, 4, w, t);
-    *id = tgb_le32(r->p);
-    r->p += 4;
-    return 0;
-}
-
-static int read_bool(struct reader *r, bool *b, struct where w, const tgb_tl_typeref *t)
-{
-    uint32_t id = 0; /* set by read_id on success; gcc -O2 cannot tell */
-    int rc = read_id(r, &id, w, t);
-    if (rc)
-        return rc;
-    if (id != TGB_TL_ID_BOOL_TRUE && id != TGB_TL_ID_BOOL_FALSE) {
-        char what[128];
-        describe(what, sizeof(what), w, t);
-        return fail_at(r->err, TGB_ERR_TL_BAD_VALUE, at(r) - 4,
-                       "%08x at offset %zu is not a Bool (%s)", id, at(r) - 4, what);
-    }
-    *b = id == TGB_TL_ID_BOOL_TRUE;
-    return 0;
+    return rc;
 }
 
 static int make_default(struct reader *r, const tgb_tl_combinator *c, void **out);
@@ -719,7 +593,7 @@ static int fill_default(struct reader *r, const tgb_tl_field *f, uint8_t *slot)
         size_t len;
         load_text(f->kind, slot, &data, &len);
         if (!data)
-            store_text(f->kind, slot, empty_string, 0);
+            store_text(f->kind, slot, "", 0);
         return 0;
     }
     case TGB_TL_OBJECT: {
@@ -727,9 +601,9 @@ static int fill_default(struct reader *r, const tgb_tl_field *f, uint8_t *slot)
             return 0;
         const struct type_info *ti = type_info_of(&r->m->ours, f->type->type);
         if (!ti || !ti->zero)
-            return fail_at(r->err, TGB_ERR_TL_MISSING, at(r),
-                           "no default value of %s for a field layer %d lacks", f->type->type->name,
-                           r->m->theirs.schema->layer);
+            return tgb_tl_fail_at(r->c.err, TGB_ERR_TL_MISSING, tgb_tl_cursor_at(&r->c),
+                                  "no default value of %s for a field layer %d lacks",
+                                  f->type->type->name, r->m->theirs.schema->layer);
         return make_default(r, ti->zero, (void **)slot);
     }
     case TGB_TL_BARE: return *(void **)slot ? 0 : make_default(r, f->type->ctor, (void **)slot);
@@ -739,11 +613,11 @@ static int fill_default(struct reader *r, const tgb_tl_field *f, uint8_t *slot)
 
 static int make_default(struct reader *r, const tgb_tl_combinator *c, void **out)
 {
-    if (++r->depth > TGB_TL_MAX_DEPTH)
-        return too_deep(r, c);
-    uint8_t *obj = tgb_arena_zalloc(r->arena, c->size);
+    if (++r->c.depth > TGB_TL_MAX_DEPTH)
+        return tgb_tl_cursor_too_deep(&r->c, c);
+    uint8_t *obj = tgb_arena_zalloc(r->c.arena, c->size);
     if (!obj)
-        return no_memory(r);
+        return tgb_tl_cursor_no_memory(&r->c);
     ((tl_object *)obj)->desc = c;
     for (int i = 0; i < c->nfields; i++) {
         if (c->fields[i].flag_field >= 0)
@@ -752,13 +626,13 @@ static int make_default(struct reader *r, const tgb_tl_combinator *c, void **out
         if (rc)
             return rc;
     }
-    r->depth--;
+    r->c.depth--;
     *out = obj;
     return 0;
 }
 
 static int read_value(struct reader *r, const tgb_tl_typeref *tt, const tgb_tl_typeref *ot,
-                      void *slot, struct where w);
+                      void *slot, tgb_tl_where w);
 
 static inline uint32_t word_of(const uint16_t *idx, const uint32_t *val, int n, int field)
 {
@@ -776,19 +650,19 @@ static inline uint32_t word_of(const uint16_t *idx, const uint32_t *val, int n, 
 static int read_body(struct reader *r, const tgb_tl_combinator *tc, const tgb_tl_combinator *oc,
                      void **out)
 {
-    if (++r->depth > TGB_TL_MAX_DEPTH)
-        return too_deep(r, tc);
+    if (++r->c.depth > TGB_TL_MAX_DEPTH)
+        return tgb_tl_cursor_too_deep(&r->c, tc);
     /* Their body can't be shorter than this: refuse before allocating ours. */
-    if (tc->min_size > left(r)) {
-        r->depth--;
-        return truncated(r, tc->min_size, (struct where){tc, NULL}, tc->result);
+    if (tc->min_size > tgb_tl_cursor_left(&r->c)) {
+        r->c.depth--;
+        return tgb_tl_cursor_truncated(&r->c, tc->min_size, (tgb_tl_where){tc, NULL}, tc->result);
     }
     uint8_t *obj = NULL;
     const int16_t *map = NULL;
     if (oc) {
-        obj = tgb_arena_zalloc(r->arena, oc->size);
+        obj = tgb_arena_zalloc(r->c.arena, oc->size);
         if (!obj)
-            return no_memory(r);
+            return tgb_tl_cursor_no_memory(&r->c);
         ((tl_object *)obj)->desc = oc;
         int32_t s = slot_of(r->m->theirs.schema, tc);
         map = &r->m->theirs.field_peer[r->m->theirs.fields[s]];
@@ -799,7 +673,7 @@ static int read_body(struct reader *r, const tgb_tl_combinator *tc, const tgb_tl
     for (int j = 0; j < tc->nfields; j++) {
         const tgb_tl_field *tf = &tc->fields[j];
         const tgb_tl_field *of = map && map[j] >= 0 ? &oc->fields[map[j]] : NULL;
-        struct where w = {tc, tf};
+        tgb_tl_where w = {tc, tf};
         if (tf->flag_field >= 0) {
             uint32_t word = word_of(word_idx, word_val, nwords, tf->flag_field);
             if (!(word >> tf->flag_bit & 1))
@@ -813,18 +687,18 @@ static int read_body(struct reader *r, const tgb_tl_combinator *tc, const tgb_tl
             }
         }
         if (tf->kind == TGB_TL_FLAGS) {
-            if (left(r) < 4)
-                return truncated(r, 4, w, tf->type);
+            if (tgb_tl_cursor_left(&r->c) < 4)
+                return tgb_tl_cursor_truncated(&r->c, 4, w, tf->type);
             if (nwords < MAX_FLAG_WORDS) { /* checked when the map was built */
                 word_idx[nwords] = (uint16_t)j;
-                word_val[nwords++] = tgb_le32(r->p);
+                word_val[nwords++] = tgb_le32(r->c.p);
             }
-            r->p += 4;
+            r->c.p += 4;
             continue;
         }
         if (of && of->kind == TGB_TL_TRUE) { /* their Bool, our flag */
             bool b = false;
-            int rc = read_bool(r, &b, w, tf->type);
+            int rc = tgb_tl_cursor_bool(&r->c, &b, w, tf->type);
             if (rc)
                 return rc;
             if (b && of->flag_field >= 0)
@@ -849,7 +723,7 @@ static int read_body(struct reader *r, const tgb_tl_combinator *tc, const tgb_tl
                 return rc;
         }
     }
-    r->depth--;
+    r->c.depth--;
     if (out)
         *out = obj;
     return 0;
@@ -858,76 +732,78 @@ static int read_body(struct reader *r, const tgb_tl_combinator *tc, const tgb_tl
 /* A boxed object of theirs: its id must be a constructor of `tt`, and its namesake one
  * of `ot` (when slot is not NULL; else the object is only skipped). */
 static int read_boxed(struct reader *r, const tgb_tl_typeref *tt, const tgb_tl_typeref *ot,
-                      void **slot, struct where w)
+                      void **slot, tgb_tl_where w)
 {
     uint32_t id = 0;
-    int rc = read_id(r, &id, w, tt);
+    int rc = tgb_tl_cursor_id(&r->c, &id, w, tt);
     if (rc)
         return rc;
-    size_t where_id = at(r) - 4;
+    size_t where_id = tgb_tl_cursor_at(&r->c) - 4;
     const tgb_tl_combinator *tc = tgb_tl_find_id(r->m->theirs.schema, id);
     char what[128];
     if (!tc) {
-        describe(what, sizeof(what), w, tt);
+        tgb_tl_describe(what, sizeof(what), w, tt);
         if (id == TGB_TL_ID_VECTOR && tt->kind == TGB_TL_ANY)
-            return fail_at(r->err, TGB_ERR_TL_UNKNOWN_ID, where_id,
-                           "a Vector at offset %zu in %s cannot be decoded without its "
-                           "element type",
-                           where_id, what);
-        return fail_at(r->err, TGB_ERR_TL_UNKNOWN_ID, where_id,
-                       "unknown constructor %08x of layer %d at offset %zu in %s", id,
-                       r->m->theirs.schema->layer, where_id, what);
+            return tgb_tl_fail_at(r->c.err, TGB_ERR_TL_UNKNOWN_ID, where_id,
+                                  "a Vector at offset %zu in %s cannot be decoded without its "
+                                  "element type",
+                                  where_id, what);
+        return tgb_tl_fail_at(r->c.err, TGB_ERR_TL_UNKNOWN_ID, where_id,
+                              "unknown constructor %08x of layer %d at offset %zu in %s", id,
+                              r->m->theirs.schema->layer, where_id, what);
     }
     if (tt->kind == TGB_TL_OBJECT && tc->type != tt->type) {
-        describe(what, sizeof(what), w, tt);
-        return fail_at(r->err, TGB_ERR_TL_WRONG_TYPE, where_id,
-                       "%s at offset %zu where %s (%s) belongs", tc->name, where_id, what,
-                       tt->type->name);
+        tgb_tl_describe(what, sizeof(what), w, tt);
+        return tgb_tl_fail_at(r->c.err, TGB_ERR_TL_WRONG_TYPE, where_id,
+                              "%s at offset %zu where %s (%s) belongs", tc->name, where_id, what,
+                              tt->type->name);
     }
     if (!slot)
         return read_body(r, tc, NULL, NULL);
     const tgb_tl_combinator *oc = peer_of(&r->m->theirs, &r->m->ours, tc);
     if (!oc)
-        return fail_at(r->err, TGB_ERR_TL_UNKNOWN_ID, where_id,
-                       "%s of layer %d at offset %zu has no equivalent in layer %d", tc->name,
-                       r->m->theirs.schema->layer, where_id, r->m->ours.schema->layer);
+        return tgb_tl_fail_at(r->c.err, TGB_ERR_TL_UNKNOWN_ID, where_id,
+                              "%s of layer %d at offset %zu has no equivalent in layer %d",
+                              tc->name, r->m->theirs.schema->layer, where_id,
+                              r->m->ours.schema->layer);
     if (ot->kind == TGB_TL_OBJECT && oc->type != ot->type) {
-        describe(what, sizeof(what), w, tt);
-        return fail_at(r->err, TGB_ERR_TL_WRONG_TYPE, where_id,
-                       "%s at offset %zu is a %s in layer %d, where %s (%s) belongs", tc->name,
-                       where_id, oc->type ? oc->type->name : "function", r->m->ours.schema->layer,
-                       what, ot->type->name);
+        tgb_tl_describe(what, sizeof(what), w, tt);
+        return tgb_tl_fail_at(r->c.err, TGB_ERR_TL_WRONG_TYPE, where_id,
+                              "%s at offset %zu is a %s in layer %d, where %s (%s) belongs",
+                              tc->name, where_id, oc->type ? oc->type->name : "function",
+                              r->m->ours.schema->layer, what, ot->type->name);
     }
     return read_body(r, tc, oc, slot);
 }
 
 static int read_vector(struct reader *r, const tgb_tl_typeref *tt, const tgb_tl_typeref *ot,
-                       tgb_tl_vector *v, struct where w)
+                       tgb_tl_vector *v, tgb_tl_where w)
 {
     if (tt->kind == TGB_TL_VECTOR) {
         uint32_t id = 0;
-        int rc = read_id(r, &id, w, tt);
+        int rc = tgb_tl_cursor_id(&r->c, &id, w, tt);
         if (rc)
             return rc;
         if (id != TGB_TL_ID_VECTOR) {
             char what[128];
-            describe(what, sizeof(what), w, tt);
-            return fail_at(r->err, TGB_ERR_TL_WRONG_TYPE, at(r) - 4,
-                           "%08x at offset %zu where a Vector belongs (%s)", id, at(r) - 4, what);
+            tgb_tl_describe(what, sizeof(what), w, tt);
+            return tgb_tl_fail_at(r->c.err, TGB_ERR_TL_WRONG_TYPE, tgb_tl_cursor_at(&r->c) - 4,
+                                  "%08x at offset %zu where a Vector belongs (%s)", id,
+                                  tgb_tl_cursor_at(&r->c) - 4, what);
         }
     }
-    if (left(r) < 4)
-        return truncated(r, 4, w, tt);
-    uint32_t count = tgb_le32(r->p);
-    r->p += 4;
+    if (tgb_tl_cursor_left(&r->c) < 4)
+        return tgb_tl_cursor_truncated(&r->c, 4, w, tt);
+    uint32_t count = tgb_le32(r->c.p);
+    r->c.p += 4;
     size_t min = tt->elem->min_size ? tt->elem->min_size : 1;
-    if (count > left(r) / min) {
+    if (count > tgb_tl_cursor_left(&r->c) / min) {
         char what[128];
-        describe(what, sizeof(what), w, tt);
-        return fail_at(r->err, TGB_ERR_TL_TRUNCATED, at(r) - 4,
-                       "truncated at offset %zu: a vector of %u in %s cannot fit in the %zu "
-                       "bytes left",
-                       at(r) - 4, count, what, left(r));
+        tgb_tl_describe(what, sizeof(what), w, tt);
+        return tgb_tl_fail_at(r->c.err, TGB_ERR_TL_TRUNCATED, tgb_tl_cursor_at(&r->c) - 4,
+                              "truncated at offset %zu: a vector of %u in %s cannot fit in the %zu "
+                              "bytes left",
+                              tgb_tl_cursor_at(&r->c) - 4, count, what, tgb_tl_cursor_left(&r->c));
     }
     if (!v) {
         for (uint32_t i = 0; i < count; i++) {
@@ -942,9 +818,9 @@ static int read_vector(struct reader *r, const tgb_tl_typeref *tt, const tgb_tl_
     if (!count)
         return 0;
     size_t size = tgb_tl_value_size(ot->elem);
-    uint8_t *items = tgb_arena_zalloc(r->arena, size * count);
+    uint8_t *items = tgb_arena_zalloc(r->c.arena, size * count);
     if (!items)
-        return no_memory(r);
+        return tgb_tl_cursor_no_memory(&r->c);
     v->items = items;
     for (uint32_t i = 0; i < count; i++) {
         int rc = read_value(r, tt->elem, ot->elem, items + size * i, w);
@@ -958,7 +834,7 @@ static int read_vector(struct reader *r, const tgb_tl_typeref *tt, const tgb_tl_
 /* A value of their type `tt` into `slot`, a variable of our compatible type `ot`; or
  * only checked and skipped when slot is NULL. */
 static int read_value(struct reader *r, const tgb_tl_typeref *tt, const tgb_tl_typeref *ot,
-                      void *slot, struct where w)
+                      void *slot, tgb_tl_where w)
 {
     switch ((tgb_tl_kind)tt->kind) {
     case TGB_TL_INT:
@@ -966,36 +842,36 @@ static int read_value(struct reader *r, const tgb_tl_typeref *tt, const tgb_tl_t
     case TGB_TL_LONG:
     case TGB_TL_DOUBLE: {
         size_t n = tt->kind == TGB_TL_INT || tt->kind == TGB_TL_FLAGS ? 4 : 8;
-        if (left(r) < n)
-            return truncated(r, n, w, tt);
+        if (tgb_tl_cursor_left(&r->c) < n)
+            return tgb_tl_cursor_truncated(&r->c, n, w, tt);
         if (slot) {
             number v;
             if (n == 4)
-                v.i = (int32_t)tgb_le32(r->p);
+                v.i = (int32_t)tgb_le32(r->c.p);
             else
-                memcpy(&v, &(uint64_t){tgb_le64(r->p)}, 8);
+                memcpy(&v, &(uint64_t){tgb_le64(r->c.p)}, 8);
             int from = tt->kind == TGB_TL_FLAGS ? TGB_TL_INT : tt->kind;
             int to = ot->kind == TGB_TL_FLAGS ? TGB_TL_INT : ot->kind;
             store_number(to, slot, convert(v, from, to));
         }
-        r->p += n;
+        r->c.p += n;
         return 0;
     }
     case TGB_TL_INT128:
     case TGB_TL_INT256: {
         size_t n = tt->kind == TGB_TL_INT128 ? 16 : 32;
-        if (left(r) < n)
-            return truncated(r, n, w, tt);
+        if (tgb_tl_cursor_left(&r->c) < n)
+            return tgb_tl_cursor_truncated(&r->c, n, w, tt);
         if (slot)
-            memcpy(slot, r->p, n);
-        r->p += n;
+            memcpy(slot, r->c.p, n);
+        r->c.p += n;
         return 0;
     }
     case TGB_TL_STRING:
     case TGB_TL_BYTES: return read_string(r, slot ? ot->kind : 0, slot, w, tt);
     case TGB_TL_BOOL: {
         bool b;
-        int rc = read_bool(r, &b, w, tt);
+        int rc = tgb_tl_cursor_bool(&r->c, &b, w, tt);
         if (!rc && slot)
             *(bool *)slot = b;
         return rc;
@@ -1010,7 +886,8 @@ static int read_value(struct reader *r, const tgb_tl_typeref *tt, const tgb_tl_t
     case TGB_TL_BARE_VECTOR: return read_vector(r, tt, ot, slot, w);
     case TGB_TL_TRUE: return 0;
     }
-    return fail_at(r->err, TGB_ERR_INVALID, at(r), "bad type kind %d", tt->kind);
+    return tgb_tl_fail_at(r->c.err, TGB_ERR_INVALID, tgb_tl_cursor_at(&r->c), "bad type kind %d",
+                          tt->kind);
 }
 
 static int decode_from(const tgb_tl_layer_map *m, tgb_arena *arena, const tgb_tl_typeref *type,
@@ -1023,15 +900,16 @@ static int decode_from(const tgb_tl_layer_map *m, tgb_arena *arena, const tgb_tl
         return rc;
     static const uint8_t nothing[1];
     const uint8_t *start = data ? data : nothing;
-    struct reader r = {m, start, start, start + len, arena, err, 0};
-    rc = read_value(&r, theirs, type, slot, (struct where){NULL, NULL});
+    struct reader r = {{start, start, start + len, arena, err, 0}, m};
+    rc = read_value(&r, theirs, type, slot, (tgb_tl_where){NULL, NULL});
     if (rc)
         return rc;
+    size_t at = tgb_tl_cursor_at(&r.c);
     if (consumed)
-        *consumed = at(&r);
-    else if (r.p != r.end)
-        return fail_at(err, TGB_ERR_TL_TRAILING, at(&r),
-                       "%zu bytes left after the object at offset %zu", left(&r), at(&r));
+        *consumed = at;
+    else if (at != len)
+        return tgb_tl_fail_at(err, TGB_ERR_TL_TRAILING, at,
+                              "%zu bytes left after the object at offset %zu", len - at, at);
     return 0;
 }
 
@@ -1040,7 +918,7 @@ int tgb_tl_decode_from(const tgb_tl_layer_map *m, tgb_arena *arena, const tgb_tl
                        tgb_tl_error *err)
 {
     if (!m || !arena || !type || !slot || (!data && len))
-        return fail_at(err, TGB_ERR_INVALID, 0, "invalid argument");
+        return tgb_tl_fail_at(err, TGB_ERR_INVALID, 0, "invalid argument");
     return decode_from(m, arena, type, data, len, slot, consumed, err);
 }
 
@@ -1049,7 +927,7 @@ int tgb_tl_decode_object_from(const tgb_tl_layer_map *m, tgb_arena *arena, const
                               tgb_tl_error *err)
 {
     if (!m || !arena || !out || (!data && len))
-        return fail_at(err, TGB_ERR_INVALID, 0, "invalid argument");
+        return tgb_tl_fail_at(err, TGB_ERR_INVALID, 0, "invalid argument");
     tgb_tl_typeref t = {type ? TGB_TL_OBJECT : TGB_TL_ANY, 4, type, NULL, NULL};
     *out = NULL;
     return decode_from(m, arena, &t, data, len, out, consumed, err);
@@ -1067,7 +945,7 @@ struct writer {
 
 static int write_failed(struct writer *w, int code)
 {
-    return fail_at(w->err, code, w->out->len, "output buffer: %s", tgb_strerror(code));
+    return tgb_tl_fail_at(w->err, code, w->out->len, "output buffer: %s", tgb_strerror(code));
 }
 
 static inline int put_bytes(struct writer *w, const void *data, size_t n)
@@ -1086,11 +964,11 @@ static inline int put32(struct writer *w, uint32_t v)
 static int put_string(struct writer *w, const void *data, size_t len)
 {
     if (len >= (1u << 24))
-        return fail_at(w->err, TGB_ERR_TL_BAD_STRING, w->out->len,
-                       "a string of %zu bytes is longer than TL allows (16 MiB - 1)", len);
+        return tgb_tl_fail_at(w->err, TGB_ERR_TL_BAD_STRING, w->out->len,
+                              "a string of %zu bytes is longer than TL allows (16 MiB - 1)", len);
     if (len && !data)
-        return fail_at(w->err, TGB_ERR_TL_MISSING, w->out->len, "a string of %zu bytes has no data",
-                       len);
+        return tgb_tl_fail_at(w->err, TGB_ERR_TL_MISSING, w->out->len,
+                              "a string of %zu bytes has no data", len);
     size_t header = len < 254 ? 1 : 4;
     size_t total = (header + len + 3) & ~(size_t)3;
     int rc = tgb_buf_reserve(w->out, total);
@@ -1111,16 +989,16 @@ static int put_string(struct writer *w, const void *data, size_t len)
     return 0;
 }
 
-static int missing(struct writer *w, struct where at)
+static int missing(struct writer *w, tgb_tl_where at)
 {
     if (at.comb && at.field)
-        return fail_at(w->err, TGB_ERR_TL_MISSING, w->out->len, "%s.%s is NULL", at.comb->name,
-                       at.field->name);
-    return fail_at(w->err, TGB_ERR_TL_MISSING, w->out->len, "NULL object");
+        return tgb_tl_fail_at(w->err, TGB_ERR_TL_MISSING, w->out->len, "%s.%s is NULL",
+                              at.comb->name, at.field->name);
+    return tgb_tl_fail_at(w->err, TGB_ERR_TL_MISSING, w->out->len, "NULL object");
 }
 
 static int write_value(struct writer *w, const tgb_tl_typeref *tt, const tgb_tl_typeref *ot,
-                       const void *slot, struct where at);
+                       const void *slot, tgb_tl_where at);
 static int write_body(struct writer *w, const tgb_tl_combinator *tc, const tl_object *src);
 
 /*
@@ -1128,7 +1006,7 @@ static int write_body(struct writer *w, const tgb_tl_combinator *tc, const tl_ob
  * boolFalse, an empty vector, or the type's default constructor with its own required
  * fields zero.
  */
-static int write_default(struct writer *w, const tgb_tl_typeref *tt, struct where at)
+static int write_default(struct writer *w, const tgb_tl_typeref *tt, tgb_tl_where at)
 {
     static const uint8_t zeros[32];
     switch ((tgb_tl_kind)tt->kind) {
@@ -1159,10 +1037,10 @@ static int write_default(struct writer *w, const tgb_tl_typeref *tt, struct wher
     case TGB_TL_ANY: break; /* no value stands for "any object" */
     }
     char what[128];
-    describe(what, sizeof(what), at, tt);
-    return fail_at(w->err, TGB_ERR_TL_MISSING, w->out->len,
-                   "no value of layer %d to stand in for %s, which layer %d lacks",
-                   w->m->theirs.schema->layer, what, w->m->ours.schema->layer);
+    tgb_tl_describe(what, sizeof(what), at, tt);
+    return tgb_tl_fail_at(w->err, TGB_ERR_TL_MISSING, w->out->len,
+                          "no value of layer %d to stand in for %s, which layer %d lacks",
+                          w->m->theirs.schema->layer, what, w->m->ours.schema->layer);
 }
 
 /* Our field that stands for their field `j` of `tc` in `src`'s constructor, or NULL. */
@@ -1194,8 +1072,8 @@ static int present(const tgb_tl_field *tf, const tgb_tl_field *of, const uint8_t
 static int write_body(struct writer *w, const tgb_tl_combinator *tc, const tl_object *src)
 {
     if (++w->depth > TGB_TL_MAX_DEPTH)
-        return fail_at(w->err, TGB_ERR_TL_TOO_DEEP, w->out->len,
-                       "objects nested deeper than %d (%s)", TGB_TL_MAX_DEPTH, tc->name);
+        return tgb_tl_fail_at(w->err, TGB_ERR_TL_TOO_DEEP, w->out->len,
+                              "objects nested deeper than %d (%s)", TGB_TL_MAX_DEPTH, tc->name);
     const tgb_tl_combinator *oc = src ? src->desc : NULL;
     const uint8_t *base = (const uint8_t *)src;
     /* The precomputed field pairs if src is tc's namesake; a fallback constructor
@@ -1228,7 +1106,7 @@ static int write_body(struct writer *w, const tgb_tl_combinator *tc, const tl_ob
 
     for (int j = 0; j < tc->nfields; j++) {
         const tgb_tl_field *tf = &tc->fields[j];
-        struct where at = {tc, tf};
+        tgb_tl_where at = {tc, tf};
         if (tf->flag_field >= 0) {
             uint32_t word = word_of(word_idx, word_val, nwords, tf->flag_field);
             if (!(word >> tf->flag_bit & 1) || tf->kind == TGB_TL_TRUE)
@@ -1288,13 +1166,13 @@ static int resolve(struct writer *w, const tgb_tl_typeref *tt, const tl_object *
 }
 
 static int write_object(struct writer *w, const tgb_tl_typeref *tt, const tgb_tl_typeref *ot,
-                        const tl_object *obj, struct where at)
+                        const tl_object *obj, tgb_tl_where at)
 {
     if (!obj || !obj->desc)
         return missing(w, at);
     if (ot->kind == TGB_TL_OBJECT && obj->desc->type != ot->type)
-        return fail_at(w->err, TGB_ERR_TL_WRONG_TYPE, w->out->len, "%s where %s belongs",
-                       obj->desc->name, ot->type->name);
+        return tgb_tl_fail_at(w->err, TGB_ERR_TL_WRONG_TYPE, w->out->len, "%s where %s belongs",
+                              obj->desc->name, ot->type->name);
     const tgb_tl_combinator *tc;
     const tl_object *src;
     int rc = resolve(w, tt, obj, &tc, &src);
@@ -1304,18 +1182,18 @@ static int write_object(struct writer *w, const tgb_tl_typeref *tt, const tgb_tl
     return rc ? rc : write_body(w, tc, src);
 }
 
-static int no_equivalent(struct writer *w, const tl_object *obj, struct where at,
+static int no_equivalent(struct writer *w, const tl_object *obj, tgb_tl_where at,
                          const tgb_tl_typeref *tt)
 {
     char what[128];
-    describe(what, sizeof(what), at, tt);
-    return fail_at(w->err, TGB_ERR_TL_UNKNOWN_ID, w->out->len,
-                   "%s has no equivalent in layer %d (in %s)", obj->desc->name,
-                   w->m->theirs.schema->layer, what);
+    tgb_tl_describe(what, sizeof(what), at, tt);
+    return tgb_tl_fail_at(w->err, TGB_ERR_TL_UNKNOWN_ID, w->out->len,
+                          "%s has no equivalent in layer %d (in %s)", obj->desc->name,
+                          w->m->theirs.schema->layer, what);
 }
 
 static int write_vector(struct writer *w, const tgb_tl_typeref *tt, const tgb_tl_typeref *ot,
-                        const tgb_tl_vector *v, struct where at)
+                        const tgb_tl_vector *v, tgb_tl_where at)
 {
     if (v->count && !v->items)
         return missing(w, at);
@@ -1345,7 +1223,7 @@ static int write_vector(struct writer *w, const tgb_tl_typeref *tt, const tgb_tl
 }
 
 static int write_value(struct writer *w, const tgb_tl_typeref *tt, const tgb_tl_typeref *ot,
-                       const void *slot, struct where at)
+                       const void *slot, tgb_tl_where at)
 {
     switch ((tgb_tl_kind)tt->kind) {
     case TGB_TL_INT:
@@ -1385,29 +1263,29 @@ static int write_value(struct writer *w, const tgb_tl_typeref *tt, const tgb_tl_
         if (!obj)
             return missing(w, at);
         if (obj->desc != ot->ctor)
-            return fail_at(w->err, TGB_ERR_TL_WRONG_TYPE, w->out->len, "%s where bare %s belongs",
-                           obj->desc ? obj->desc->name : "an object without descriptor",
-                           ot->ctor->name);
+            return tgb_tl_fail_at(
+                w->err, TGB_ERR_TL_WRONG_TYPE, w->out->len, "%s where bare %s belongs",
+                obj->desc ? obj->desc->name : "an object without descriptor", ot->ctor->name);
         return write_body(w, tt->ctor, obj);
     }
     case TGB_TL_VECTOR:
     case TGB_TL_BARE_VECTOR: return write_vector(w, tt, ot, slot, at);
     case TGB_TL_TRUE: return 0;
     }
-    return fail_at(w->err, TGB_ERR_INVALID, w->out->len, "bad type kind %d", tt->kind);
+    return tgb_tl_fail_at(w->err, TGB_ERR_INVALID, w->out->len, "bad type kind %d", tt->kind);
 }
 
 int tgb_tl_encode_to(const tgb_tl_layer_map *m, tgb_arena *arena, tgb_buf *out,
                      const tgb_tl_typeref *type, const void *slot, tgb_tl_error *err)
 {
     if (!m || !out || !type || !slot)
-        return fail_at(err, TGB_ERR_INVALID, 0, "invalid argument");
+        return tgb_tl_fail_at(err, TGB_ERR_INVALID, 0, "invalid argument");
     tgb_tl_typeref theirs[8];
     int rc = translate(m, type, theirs, 8, err);
     if (rc)
         return rc;
     struct writer w = {m, out, arena, err, 0};
-    return write_value(&w, theirs, type, slot, (struct where){NULL, NULL});
+    return write_value(&w, theirs, type, slot, (tgb_tl_where){NULL, NULL});
 }
 
 int tgb_tl_encode_object_to(const tgb_tl_layer_map *m, tgb_arena *arena, tgb_buf *out,
