@@ -83,11 +83,6 @@ void tgemu_dc_log(tgemu_dc *dc, int level, const char *fmt, ...)
     dc->cb.log(dc->user_data, level, line);
 }
 
-int tgemu_dc_id_of(const tgemu_dc *dc)
-{
-    return dc->id;
-}
-
 int tgemu_dc_id(const tgemu_dc *dc)
 {
     return dc->id;

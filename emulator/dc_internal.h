@@ -48,7 +48,6 @@ int tgemu_rpc_execute(tgemu_dc *dc, struct tgemu_sess *sess, uint64_t req_msg_id
                       const uint8_t *query, size_t len, tgb_time now, tgemu_rpc_outcome *out);
 
 /* What rpc.c needs from the DC. */
-int tgemu_dc_id_of(const tgemu_dc *dc);
 const tgemu_dc_option *tgemu_dc_options(const tgemu_dc *dc, size_t *n);
 /** The key with this auth_key_id, or NULL. */
 struct tgemu_key *tgemu_dc_key(const tgemu_dc *dc, uint64_t id);

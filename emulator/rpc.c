@@ -115,8 +115,8 @@ static void *make_config(tgemu_dc *dc, tgb_arena *a, tgb_time now)
     cfg->date = date;
     cfg->expires = date + 3600;
     cfg->test_mode = false;
-    cfg->this_dc = tgemu_dc_id_of(dc);
-    cfg->webfile_dc_id = tgemu_dc_id_of(dc);
+    cfg->this_dc = tgemu_dc_id(dc);
+    cfg->webfile_dc_id = tgemu_dc_id(dc);
     cfg->dc_txt_domain_name = TL_STR("apv3.stel.com");
     cfg->me_url_prefix = TL_STR("https://t.me/");
 
@@ -145,8 +145,8 @@ static void *make_nearest_dc(tgemu_dc *dc, tgb_arena *a)
     if (!n)
         return NULL;
     n->country = TL_STR("NL");
-    n->this_dc = tgemu_dc_id_of(dc);
-    n->nearest_dc = tgemu_dc_id_of(dc);
+    n->this_dc = tgemu_dc_id(dc);
+    n->nearest_dc = tgemu_dc_id(dc);
     return n;
 }
 
