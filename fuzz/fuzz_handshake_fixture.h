@@ -12,40 +12,11 @@
 #include "emulator/auth_server.h"
 #include "mtproto/handshake.h"
 #include "mtproto/message.h"
+#include "splitmix.h"
+#include "test_key.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-/* A 2048-bit key made for tests (`openssl genpkey`, as in tests/test_handshake.c). */
-static const char HS_KEY_PEM[] =
-    "-----BEGIN PRIVATE KEY-----\n"
-    "MIIEvwIBADANBgkqhkiG9w0BAQEFAASCBKkwggSlAgEAAoIBAQDCpBjxUvQYX229\n"
-    "5jOJ8pVzjGJ16fbpqtdEDJDOv1FCLRkJn5wvaEF7LvHcEkwe3ecuHI8XlYpaGJkU\n"
-    "NYkl9VUaijtEoFSoysFPmP8I8W/pA6Ie1j1p3sdmrCDmSWuOovrgUuKTAV36SREP\n"
-    "Ll6MxwGpcJ8f6GcSOEfPSP7w3xHzuDCLoUGjOWmzX4lQATFQJaXx0Sixo09oZzX5\n"
-    "tDnCnkCEpiITzPDqTCvvJF2MpEAKQoZbfl3zYDTqVuTJxZ/ECXr25AfOmSHrAKSv\n"
-    "kgp0tO1W4KKOCTrB+ukCSVWC3QS/iJR1wqCER0dwDQJTcDZAVR3zXSrPRUCeKFFg\n"
-    "FuluS/sTAgMBAAECggEAGvZtaBykKK4rfxdhA1aB4nhLeWcYJ6VdXZVaB/HTuVWS\n"
-    "9tTP53dLPtuxcFluhwYZTLdzEQLLoBBxQC3sWkBCckM805RcNeekYLjid2Quqvow\n"
-    "XpIx/rT4LV5hzlTUW/VyyFli/pc9Y/r0LISxX1IABm9N87cXdBwswmervUVBcN/Q\n"
-    "Sf2DHD4O2deRkCY8LVKVo9/JX48ynaqc2vxXPZUgIYe8w2WT9tFIFIcksg1s8Uwq\n"
-    "IEl1x4yXEpSVFb+qzW4Iz9jtx7oE6clqGXlrIaTXv87YHVu6B8Je/KiOhgmaVuB1\n"
-    "1BaZvovuSwQd35iMC9mE2HunuGseCxpRLAIAcOL1eQKBgQD5ssU+pfyYhfltkegc\n"
-    "efbJjSmxvuL1CZrkd7Yp6+NX2fRotNkyYfHqCuKoimxsQKWdooMU6qpamqWAOyE2\n"
-    "UuWmb0k+2Z/N62jp4pz7+D25gG+PXQEiFs0UrW4g4u3FlLpzoYJJK7J0ATFBEYRu\n"
-    "5R/ZzfX+jqk3hU+Hy/3rt/uUawKBgQDHjZ4K63731x0ehy/mHDFJeu7bMr7wKh3s\n"
-    "mMHWbcdzf2YvqOg6prclZwVXhm/4e0nhehi1Yu9ja/GGjiRDLIJqS5PNYTSVU2AR\n"
-    "ruzj4GNBTFZCqHFO3dcj677DIyN5TIlGnRx2nS7vaE4ITDAAP+j72FnCPPLC1ZVQ\n"
-    "lW6hnnmd+QKBgQCdUAS2oIqQaS+o2Vi7wBc8CgRvqEyChmegcs9AgA2+BmHWKcIA\n"
-    "3PY1NmBwQK1oUh5FPuKIpgNni7CjJh2ZhQaMIeaqgx8L87koSQ4QLOhuWz1tu/F/\n"
-    "0Y+o7E7Kx013wmjpeqKDiNUoAqxOS0P9PbsgVIMbujNf+EwPyPQTstj8OwKBgQCr\n"
-    "Dx/CNpsxcyoYCESsGdC6L3JfXoHEuCXMsim/WX2W6Ue8ZSslU9I9crFmlOyY8X6k\n"
-    "lRhnLLcO3/I7qM828gmdesnpTYFY3A7HOc8BjFEpIXn0TBZNR+dreGOfPRjkmxI2\n"
-    "AOnsV9NrEFuLy1t+a0qZ0J0o3zwufg4v9NjQHFweaQKBgQDAqjxn9R8hzaVrvJyO\n"
-    "ODRlKlR6Q44lYb53PZ/8f8NRAiEN+/uP41r5yHOBjQ69oqmLDnHjVunWuN4aatkz\n"
-    "WIWnQ6kQ3gufH6c4mMsZyIj5DrBFbEBp6IgGB1CyNMyLY5k3oXTwHLC2hVm0+rgA\n"
-    "/h6wmFJnv3PN1B8JW8bnTRsBrw==\n"
-    "-----END PRIVATE KEY-----\n";
 
 /* 2024-01-01 00:00:00.25 UTC: the time of every step. */
 #define HS_NOW         ((tgb_time)1704067200 * 1000000 + 250000)
@@ -60,12 +31,8 @@ typedef struct hs_rng {
 static int hs_rng_fn(void *user_data, uint8_t *out, size_t len)
 {
     hs_rng *r = user_data;
-    for (size_t i = 0; i < len; i++) {
-        uint64_t z = (r->state += 0x9e3779b97f4a7c15ull);
-        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-        z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-        out[i] = (uint8_t)(z ^ (z >> 31));
-    }
+    for (size_t i = 0; i < len; i++)
+        out[i] = (uint8_t)splitmix64(&r->state);
     return 0;
 }
 
@@ -78,7 +45,7 @@ static void hs_load_keys(void)
         return;
     char *pem = NULL;
     size_t len = 0;
-    if (tgb_rsa_key_from_pem(&hs_key, HS_KEY_PEM, strlen(HS_KEY_PEM)) ||
+    if (tgb_rsa_key_from_pem(&hs_key, TEST_KEY_PEM, strlen(TEST_KEY_PEM)) ||
         tgb_rsa_key_public_pem(hs_key, &pem, &len) || tgb_rsa_key_from_pem(&hs_pub, pem, len))
         abort();
     free(pem);

@@ -143,4 +143,17 @@ static inline uint8_t *check_unhex(const char *hex, size_t *len)
     return out;
 }
 
+/* Decodes a hex vector into `out`, which must hold exactly `want` bytes. */
+static inline void check_unhex_into(uint8_t *out, size_t want, const char *hex)
+{
+    size_t n;
+    uint8_t *p = check_unhex(hex, &n);
+    if (n != want) {
+        fprintf(stderr, "vector has %zu bytes, expected %zu\n", n, want);
+        abort();
+    }
+    memcpy(out, p, n);
+    free(p);
+}
+
 #endif

@@ -9,6 +9,7 @@
 #include "base/buf.h"
 #include "check.h"
 #include "crypto/crypto.h"
+#include "splitmix.h"
 
 /* Only for the reference IGE below; the library's callers never include OpenSSL. */
 #include <openssl/evp.h>
@@ -16,19 +17,6 @@
 #include <pthread.h>
 
 /* ------------------------------------------------------------------ helpers */
-
-/* Decodes a hex vector into `out`, which must hold exactly `want` bytes. */
-static void unhex(uint8_t *out, size_t want, const char *hex)
-{
-    size_t n;
-    uint8_t *p = check_unhex(hex, &n);
-    if (n != want) {
-        fprintf(stderr, "vector has %zu bytes, expected %zu\n", n, want);
-        abort();
-    }
-    memcpy(out, p, n);
-    free(p);
-}
 
 static void seq(uint8_t *out, size_t n)
 {
@@ -41,14 +29,6 @@ typedef struct test_rng {
     uint64_t state;
     int calls;
 } test_rng;
-
-static uint64_t splitmix64(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
 
 static int test_rng_fn(void *user_data, uint8_t *out, size_t len)
 {
@@ -391,9 +371,9 @@ static const char NONSAFE_PRIME[] =
 static void test_auth_key_example(void)
 {
     uint8_t nonce[16], server_nonce[16], new_nonce[32], key[32], iv[32], want_key[32], want_iv[32];
-    unhex(nonce, 16, A_NONCE);
-    unhex(server_nonce, 16, A_SERVER_NONCE);
-    unhex(new_nonce, 32, A_NEW_NONCE);
+    check_unhex_into(nonce, 16, A_NONCE);
+    check_unhex_into(server_nonce, 16, A_SERVER_NONCE);
+    check_unhex_into(new_nonce, 32, A_NEW_NONCE);
 
     /* Step 3: pq from resPQ (big-endian 256595EDB7766797). */
     uint64_t p = 0, q = 0;
@@ -402,7 +382,7 @@ static void test_auth_key_example(void)
 
     /* Step 4: p_q_inner_data_dc carries pq, p, q and the nonces. */
     uint8_t inner[100];
-    unhex(inner, sizeof(inner), A_P_Q_INNER_DATA);
+    check_unhex_into(inner, sizeof(inner), A_P_Q_INNER_DATA);
     CHECK_MEM(inner + 4, "\x08\x25\x65\x95\xED\xB7\x76\x67\x97\x00\x00\x00", 12);
     CHECK_MEM(inner + 32, nonce, 16);
     CHECK_MEM(inner + 48, server_nonce, 16);
@@ -411,15 +391,15 @@ static void test_auth_key_example(void)
 
     /* Step 5: the temporary AES key and IV. */
     tgb_tmp_aes_from_nonces(new_nonce, server_nonce, key, iv);
-    unhex(want_key, 32, A_TMP_AES_KEY);
-    unhex(want_iv, 32, A_TMP_AES_IV);
+    check_unhex_into(want_key, 32, A_TMP_AES_KEY);
+    check_unhex_into(want_iv, 32, A_TMP_AES_IV);
     CHECK_MEM(key, want_key, 32);
     CHECK_MEM(iv, want_iv, 32);
 
     /* Step 6: decrypt encrypted_answer; SHA1(answer) leads answer_with_hash. */
     uint8_t enc_answer[592], answer[592], want_answer[592], h[20];
-    unhex(enc_answer, 592, A_ENCRYPTED_ANSWER);
-    unhex(want_answer, 592, A_ANSWER_WITH_HASH);
+    check_unhex_into(enc_answer, 592, A_ENCRYPTED_ANSWER);
+    check_unhex_into(want_answer, 592, A_ANSWER_WITH_HASH);
     CHECK_OK(tgb_aes_ige_decrypt(key, iv, enc_answer, answer, 592));
     CHECK_MEM(answer, want_answer, 592);
     tgb_sha1(answer + 20, 564, h);
@@ -444,42 +424,42 @@ static void test_auth_key_example(void)
 
     /* Step 7: g_b = 3^b mod dh_prime. */
     uint8_t b[256], g_b[256], want_g_b[256];
-    unhex(b, 256, A_B);
-    unhex(want_g_b, 256, A_G_B);
+    check_unhex_into(b, 256, A_B);
+    check_unhex_into(want_g_b, 256, A_G_B);
     CHECK_OK(tgb_dh_mod_exp((const uint8_t *)"\x03", 1, b, 256, prime, 256, g_b));
     CHECK_MEM(g_b, want_g_b, 256);
     CHECK_OK(tgb_dh_check_public(prime, 256, g_b, 256));
 
     /* Step 7.1: SHA1(data) + data + padding, IGE-encrypted with the temporary key. */
     uint8_t plain[336], enc[336], want_enc[336];
-    unhex(plain + 20, 304, A_CLIENT_DH_INNER_DATA);
+    check_unhex_into(plain + 20, 304, A_CLIENT_DH_INNER_DATA);
     CHECK_MEM(plain + 20 + 48, g_b, 256);
     tgb_sha1(plain + 20, 304, plain);
-    unhex(plain + 324, 12, A_CLIENT_DH_PADDING);
-    unhex(want_enc, 336, A_ENCRYPTED_DATA);
+    check_unhex_into(plain + 324, 12, A_CLIENT_DH_PADDING);
+    check_unhex_into(want_enc, 336, A_ENCRYPTED_DATA);
     CHECK_OK(tgb_aes_ige_encrypt(key, iv, plain, enc, 336));
     CHECK_MEM(enc, want_enc, 336);
 
     /* Step 8: auth_key = g_a^b mod dh_prime, its id and aux hash. */
     uint8_t auth_key[256], want_auth_key[256], id[8], aux[8], want[20];
-    unhex(want_auth_key, 256, A_AUTH_KEY);
+    check_unhex_into(want_auth_key, 256, A_AUTH_KEY);
     CHECK_OK(tgb_dh_mod_exp(g_a, 256, b, 256, prime, 256, auth_key));
     CHECK_MEM(auth_key, want_auth_key, 256);
     tgb_sha1(auth_key, 256, h);
-    unhex(want, 20, A_AUTH_KEY_SHA1);
+    check_unhex_into(want, 20, A_AUTH_KEY_SHA1);
     CHECK_MEM(h, want, 20);
     tgb_auth_key_id(auth_key, id);
-    unhex(want, 8, A_AUTH_KEY_ID);
+    check_unhex_into(want, 8, A_AUTH_KEY_ID);
     CHECK_MEM(id, want, 8);
     CHECK(tgb_le64(id) == 0x4e78ef50338b5865ull);
     tgb_auth_key_aux_hash(auth_key, aux);
-    unhex(want, 8, A_AUX_HASH);
+    check_unhex_into(want, 8, A_AUX_HASH);
     CHECK_MEM(aux, want, 8);
 
     /* Step 9: new_nonce_hash1 = SHA1(new_nonce + 0x01 + auth_key_aux_hash)[4:20]. */
     tgb_span spans[3] = {{new_nonce, 32}, {"\x01", 1}, {aux, 8}};
     tgb_sha1_spans(spans, 3, h);
-    unhex(want, 16, A_NEW_NONCE_HASH1);
+    check_unhex_into(want, 16, A_NEW_NONCE_HASH1);
     CHECK_MEM(h + 4, want, 16);
 }
 
@@ -513,8 +493,8 @@ static void test_rsa_pad_spec(void)
     if (!prod)
         return;
     uint8_t dwp[192];
-    unhex(dwp, 100, A_P_Q_INNER_DATA);
-    unhex(dwp + 100, 92, A_RANDOM_PADDING);
+    check_unhex_into(dwp, 100, A_P_Q_INNER_DATA);
+    check_unhex_into(dwp + 100, 92, A_RANDOM_PADDING);
 
     /* Find a temp_key whose block is >= n (rejected) and one whose block is < n. */
     uint8_t bad[32], good[32], block[256], expect[256], cand[32], tmp[256];
@@ -573,22 +553,22 @@ static void test_mtproto_vectors(void)
 
     /* B.1: KDF for both directions. */
     tgb_mtproto_kdf(auth_key, msg_key, TGB_MTPROTO_CLIENT, key, iv);
-    unhex(want, 32, B1_CLIENT_KEY);
+    check_unhex_into(want, 32, B1_CLIENT_KEY);
     CHECK_MEM(key, want, 32);
-    unhex(want, 32, B1_CLIENT_IV);
+    check_unhex_into(want, 32, B1_CLIENT_IV);
     CHECK_MEM(iv, want, 32);
     tgb_mtproto_kdf(auth_key, msg_key, TGB_MTPROTO_SERVER, key, iv);
-    unhex(want, 32, B1_SERVER_KEY);
+    check_unhex_into(want, 32, B1_SERVER_KEY);
     CHECK_MEM(key, want, 32);
-    unhex(want, 32, B1_SERVER_IV);
+    check_unhex_into(want, 32, B1_SERVER_IV);
     CHECK_MEM(iv, want, 32);
 
     uint8_t id[8], aux[8];
     tgb_auth_key_id(auth_key, id);
-    unhex(want, 8, B1_AUTH_KEY_ID);
+    check_unhex_into(want, 8, B1_AUTH_KEY_ID);
     CHECK_MEM(id, want, 8);
     tgb_auth_key_aux_hash(auth_key, aux);
-    unhex(want, 8, B1_AUX_HASH);
+    check_unhex_into(want, 8, B1_AUX_HASH);
     CHECK_MEM(aux, want, 8);
 
     /* B.2: client encryption; grammers pads the 45-byte text with 19 zero bytes. */
@@ -596,7 +576,7 @@ static void test_mtproto_vectors(void)
     uint8_t plain[64] = {0}, out[88], want_out[88];
     CHECK_EQ(sizeof(text) - 1, 45);
     memcpy(plain, text, 45);
-    unhex(want_out, 88, B2_OUTPUT);
+    check_unhex_into(want_out, 88, B2_OUTPUT);
     CHECK_OK(tgb_mtproto_encrypt(auth_key, TGB_MTPROTO_CLIENT, plain, 64, out));
     CHECK_MEM(out, want_out, 88);
     /* ... and the server reads it back. */
@@ -606,9 +586,9 @@ static void test_mtproto_vectors(void)
 
     /* B.3: a server -> client message, decrypted with x = 8. */
     uint8_t key3[256], ct[168], pt[144], want_pt[144];
-    unhex(key3, 256, B3_AUTH_KEY);
-    unhex(ct, 168, B3_CIPHERTEXT);
-    unhex(want_pt, 144, B3_PLAINTEXT);
+    check_unhex_into(key3, 256, B3_AUTH_KEY);
+    check_unhex_into(ct, 168, B3_CIPHERTEXT);
+    check_unhex_into(want_pt, 144, B3_PLAINTEXT);
     CHECK_OK(tgb_mtproto_decrypt(key3, TGB_MTPROTO_SERVER, ct, 168, pt));
     CHECK_MEM(pt, want_pt, 144);
     /* Re-encrypting the plaintext gives the same bytes: msg_key depends only on it. */
@@ -622,10 +602,10 @@ static void test_mtproto_vectors(void)
     uint8_t s32[32], res[32];
     seq(s32, 32);
     CHECK_OK(tgb_aes_ige_encrypt(s32, s32, s32, res, 32));
-    unhex(want, 32, B4_ENCRYPT);
+    check_unhex_into(want, 32, B4_ENCRYPT);
     CHECK_MEM(res, want, 32);
     CHECK_OK(tgb_aes_ige_decrypt(s32, s32, s32, res, 32));
-    unhex(want, 32, B4_DECRYPT);
+    check_unhex_into(want, 32, B4_DECRYPT);
     CHECK_MEM(res, want, 32);
 
     /* B.5: tmp_aes key and IV from seq nonces. */
@@ -633,9 +613,9 @@ static void test_mtproto_vectors(void)
     seq(new_nonce, 32);
     seq(server_nonce, 16);
     tgb_tmp_aes_from_nonces(new_nonce, server_nonce, key, iv);
-    unhex(want, 32, B5_TMP_AES_KEY);
+    check_unhex_into(want, 32, B5_TMP_AES_KEY);
     CHECK_MEM(key, want, 32);
-    unhex(want, 32, B5_TMP_AES_IV);
+    check_unhex_into(want, 32, B5_TMP_AES_IV);
     CHECK_MEM(iv, want, 32);
 }
 
@@ -689,25 +669,25 @@ static void test_sha(void)
 {
     uint8_t h1[20], h2[32], want[32];
     tgb_sha1("abc", 3, h1);
-    unhex(want, 20, "a9993e364706816aba3e25717850c26c9cd0d89d");
+    check_unhex_into(want, 20, "a9993e364706816aba3e25717850c26c9cd0d89d");
     CHECK_MEM(h1, want, 20);
     tgb_sha256("abc", 3, h2);
-    unhex(want, 32, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    check_unhex_into(want, 32, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     CHECK_MEM(h2, want, 32);
     tgb_sha1("", 0, h1);
-    unhex(want, 20, "da39a3ee5e6b4b0d3255bfef95601890afd80709");
+    check_unhex_into(want, 20, "da39a3ee5e6b4b0d3255bfef95601890afd80709");
     CHECK_MEM(h1, want, 20);
     tgb_sha256(NULL, 0, h2);
-    unhex(want, 32, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    check_unhex_into(want, 32, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
     CHECK_MEM(h2, want, 32);
 
     /* Spans hash their concatenation, empty spans included. */
     tgb_span spans[4] = {{"a", 1}, {NULL, 0}, {"b", 1}, {"c", 1}};
     tgb_sha1_spans(spans, 4, h1);
-    unhex(want, 20, "a9993e364706816aba3e25717850c26c9cd0d89d");
+    check_unhex_into(want, 20, "a9993e364706816aba3e25717850c26c9cd0d89d");
     CHECK_MEM(h1, want, 20);
     tgb_sha256_spans(spans, 4, h2);
-    unhex(want, 32, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    check_unhex_into(want, 32, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     CHECK_MEM(h2, want, 32);
 }
 
@@ -827,10 +807,10 @@ static void test_cbc(void)
     CHECK_MEM(out, ige, 16);
     /* NIST SP 800-38A F.2.5 CBC-AES256.Encrypt, first block. */
     uint8_t k[32], v[16], p[16], want[16];
-    unhex(k, 32, "603deb1015ca71be2b73aef0857d77811f352c073b6108d72d9810a30914dff4");
-    unhex(v, 16, "000102030405060708090a0b0c0d0e0f");
-    unhex(p, 16, "6bc1bee22e409f96e93d7e117393172a");
-    unhex(want, 16, "f58c4c04d6e5f1ba779eabfb5f7bfbd6");
+    check_unhex_into(k, 32, "603deb1015ca71be2b73aef0857d77811f352c073b6108d72d9810a30914dff4");
+    check_unhex_into(v, 16, "000102030405060708090a0b0c0d0e0f");
+    check_unhex_into(p, 16, "6bc1bee22e409f96e93d7e117393172a");
+    check_unhex_into(want, 16, "f58c4c04d6e5f1ba779eabfb5f7bfbd6");
     CHECK_OK(tgb_aes_cbc_encrypt(k, v, p, out, 16));
     CHECK_MEM(out, want, 16);
 }
@@ -839,14 +819,14 @@ static void test_ctr(void)
 {
     /* NIST SP 800-38A F.5.5 CTR-AES256.Encrypt. */
     uint8_t key[32], iv[16], pt[64], want[64], out[64];
-    unhex(key, 32, "603deb1015ca71be2b73aef0857d77811f352c073b6108d72d9810a30914dff4");
-    unhex(iv, 16, "f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff");
-    unhex(pt, 64,
-          "6bc1bee22e409f96e93d7e117393172aae2d8a571e03ac9c9eb76fac45af8e51"
-          "30c81c46a35ce411e5fbc1191a0a52eff69f2445df4f9b17ad2b417be66c3710");
-    unhex(want, 64,
-          "601ec313775789a5b7a7f504bbf3d228f443e3ca4d62b59aca84e990cacaf5c5"
-          "2b0930daa23de94ce87017ba2d84988ddfc9c58db67aada613c2dd08457941a6");
+    check_unhex_into(key, 32, "603deb1015ca71be2b73aef0857d77811f352c073b6108d72d9810a30914dff4");
+    check_unhex_into(iv, 16, "f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff");
+    check_unhex_into(pt, 64,
+                     "6bc1bee22e409f96e93d7e117393172aae2d8a571e03ac9c9eb76fac45af8e51"
+                     "30c81c46a35ce411e5fbc1191a0a52eff69f2445df4f9b17ad2b417be66c3710");
+    check_unhex_into(want, 64,
+                     "601ec313775789a5b7a7f504bbf3d228f443e3ca4d62b59aca84e990cacaf5c5"
+                     "2b0930daa23de94ce87017ba2d84988ddfc9c58db67aada613c2dd08457941a6");
     tgb_aes_ctr *ctr = NULL;
     CHECK_OK(tgb_aes_ctr_new(&ctr, key, iv));
     CHECK_OK(tgb_aes_ctr_apply(ctr, pt, out, 64));
@@ -1108,9 +1088,9 @@ static void test_dh_params(void)
 
     /* The slow path: another safe prime passes; a prime whose (p-1)/2 is not, fails. */
     uint8_t other[256];
-    unhex(other, 256, RFC3526_PRIME);
+    check_unhex_into(other, 256, RFC3526_PRIME);
     CHECK_OK(tgb_dh_check_params(other, 256, 2));
-    unhex(other, 256, NONSAFE_PRIME);
+    check_unhex_into(other, 256, NONSAFE_PRIME);
     CHECK_EQ(tgb_dh_check_params(other, 256, 2), TGB_ERR_DH_PARAMS);
 }
 

@@ -13,41 +13,12 @@
 #include "emulator/auth_server.h"
 #include "mtproto/handshake.h"
 #include "mtproto/message.h"
+#include "splitmix.h"
+#include "test_key.h"
 #include "tl/tl.h"
 #include "tl/tl_api.h"
 
 /* ------------------------------------------------------------------ fixtures */
-
-/* A 2048-bit key made for these tests (`openssl genpkey`); no data centre uses it. */
-static const char SERVER_KEY_PEM[] =
-    "-----BEGIN PRIVATE KEY-----\n"
-    "MIIEvwIBADANBgkqhkiG9w0BAQEFAASCBKkwggSlAgEAAoIBAQDCpBjxUvQYX229\n"
-    "5jOJ8pVzjGJ16fbpqtdEDJDOv1FCLRkJn5wvaEF7LvHcEkwe3ecuHI8XlYpaGJkU\n"
-    "NYkl9VUaijtEoFSoysFPmP8I8W/pA6Ie1j1p3sdmrCDmSWuOovrgUuKTAV36SREP\n"
-    "Ll6MxwGpcJ8f6GcSOEfPSP7w3xHzuDCLoUGjOWmzX4lQATFQJaXx0Sixo09oZzX5\n"
-    "tDnCnkCEpiITzPDqTCvvJF2MpEAKQoZbfl3zYDTqVuTJxZ/ECXr25AfOmSHrAKSv\n"
-    "kgp0tO1W4KKOCTrB+ukCSVWC3QS/iJR1wqCER0dwDQJTcDZAVR3zXSrPRUCeKFFg\n"
-    "FuluS/sTAgMBAAECggEAGvZtaBykKK4rfxdhA1aB4nhLeWcYJ6VdXZVaB/HTuVWS\n"
-    "9tTP53dLPtuxcFluhwYZTLdzEQLLoBBxQC3sWkBCckM805RcNeekYLjid2Quqvow\n"
-    "XpIx/rT4LV5hzlTUW/VyyFli/pc9Y/r0LISxX1IABm9N87cXdBwswmervUVBcN/Q\n"
-    "Sf2DHD4O2deRkCY8LVKVo9/JX48ynaqc2vxXPZUgIYe8w2WT9tFIFIcksg1s8Uwq\n"
-    "IEl1x4yXEpSVFb+qzW4Iz9jtx7oE6clqGXlrIaTXv87YHVu6B8Je/KiOhgmaVuB1\n"
-    "1BaZvovuSwQd35iMC9mE2HunuGseCxpRLAIAcOL1eQKBgQD5ssU+pfyYhfltkegc\n"
-    "efbJjSmxvuL1CZrkd7Yp6+NX2fRotNkyYfHqCuKoimxsQKWdooMU6qpamqWAOyE2\n"
-    "UuWmb0k+2Z/N62jp4pz7+D25gG+PXQEiFs0UrW4g4u3FlLpzoYJJK7J0ATFBEYRu\n"
-    "5R/ZzfX+jqk3hU+Hy/3rt/uUawKBgQDHjZ4K63731x0ehy/mHDFJeu7bMr7wKh3s\n"
-    "mMHWbcdzf2YvqOg6prclZwVXhm/4e0nhehi1Yu9ja/GGjiRDLIJqS5PNYTSVU2AR\n"
-    "ruzj4GNBTFZCqHFO3dcj677DIyN5TIlGnRx2nS7vaE4ITDAAP+j72FnCPPLC1ZVQ\n"
-    "lW6hnnmd+QKBgQCdUAS2oIqQaS+o2Vi7wBc8CgRvqEyChmegcs9AgA2+BmHWKcIA\n"
-    "3PY1NmBwQK1oUh5FPuKIpgNni7CjJh2ZhQaMIeaqgx8L87koSQ4QLOhuWz1tu/F/\n"
-    "0Y+o7E7Kx013wmjpeqKDiNUoAqxOS0P9PbsgVIMbujNf+EwPyPQTstj8OwKBgQCr\n"
-    "Dx/CNpsxcyoYCESsGdC6L3JfXoHEuCXMsim/WX2W6Ue8ZSslU9I9crFmlOyY8X6k\n"
-    "lRhnLLcO3/I7qM828gmdesnpTYFY3A7HOc8BjFEpIXn0TBZNR+dreGOfPRjkmxI2\n"
-    "AOnsV9NrEFuLy1t+a0qZ0J0o3zwufg4v9NjQHFweaQKBgQDAqjxn9R8hzaVrvJyO\n"
-    "ODRlKlR6Q44lYb53PZ/8f8NRAiEN+/uP41r5yHOBjQ69oqmLDnHjVunWuN4aatkz\n"
-    "WIWnQ6kQ3gufH6c4mMsZyIj5DrBFbEBp6IgGB1CyNMyLY5k3oXTwHLC2hVm0+rgA\n"
-    "/h6wmFJnv3PN1B8JW8bnTRsBrw==\n"
-    "-----END PRIVATE KEY-----\n";
 
 /* mtproto-vectors.md: Telegram's production key, which the official example uses. */
 static const char PEM_PROD[] = "-----BEGIN RSA PUBLIC KEY-----\n"
@@ -154,27 +125,6 @@ static const char A_AUTH_KEY_ID[] = "65588B3350EF784E";
 /* The time of every in-process exchange: 2024-01-01 00:00:00.25 UTC. */
 #define NOW ((tgb_time)1704067200 * 1000000 + 250000)
 
-/* Decodes a hex vector into `out`, which must hold exactly `want` bytes. */
-static void unhex(uint8_t *out, size_t want, const char *hex)
-{
-    size_t n;
-    uint8_t *p = check_unhex(hex, &n);
-    if (n != want) {
-        fprintf(stderr, "vector has %zu bytes, expected %zu\n", n, want);
-        abort();
-    }
-    memcpy(out, p, n);
-    free(p);
-}
-
-static uint64_t splitmix64(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
 /*
  * The random source of the in-process tests: splitmix64 from a seed, recording each
  * draw (so a test can play a server that knows the client's new_nonce), and failing
@@ -239,7 +189,7 @@ static tgb_rsa_key *server_key, *server_pub, *prod_key;
 
 static void load_keys(void)
 {
-    if (tgb_rsa_key_from_pem(&server_key, SERVER_KEY_PEM, strlen(SERVER_KEY_PEM)) ||
+    if (tgb_rsa_key_from_pem(&server_key, TEST_KEY_PEM, strlen(TEST_KEY_PEM)) ||
         tgb_rsa_key_from_pem(&prod_key, PEM_PROD, strlen(PEM_PROD)))
         abort();
     /* The client gets the public half, as a client ships it. */
@@ -308,14 +258,14 @@ static void test_official_example(void)
 {
     uint8_t nonce[16], new_nonce[32], inner[100], padding[92], temp_key[32], b[256], pad[12];
     uint8_t want_enc[256], want_key[256], want_key_id[8];
-    unhex(nonce, 16, A_NONCE);
-    unhex(new_nonce, 32, A_NEW_NONCE);
-    unhex(inner, 100, A_P_Q_INNER_DATA);
-    unhex(padding, 92, A_RANDOM_PADDING);
-    unhex(b, 256, A_B);
-    unhex(pad, 12, A_CLIENT_DH_PADDING);
-    unhex(want_key, 256, A_AUTH_KEY);
-    unhex(want_key_id, 8, A_AUTH_KEY_ID);
+    check_unhex_into(nonce, 16, A_NONCE);
+    check_unhex_into(new_nonce, 32, A_NEW_NONCE);
+    check_unhex_into(inner, 100, A_P_Q_INNER_DATA);
+    check_unhex_into(padding, 92, A_RANDOM_PADDING);
+    check_unhex_into(b, 256, A_B);
+    check_unhex_into(pad, 12, A_CLIENT_DH_PADDING);
+    check_unhex_into(want_key, 256, A_AUTH_KEY);
+    check_unhex_into(want_key_id, 8, A_AUTH_KEY_ID);
     pick_temp_key(inner, sizeof(inner), padding, temp_key, want_enc);
 
     size_t n1, n2, n5, n6, n7, n9;

@@ -12,6 +12,7 @@
 #include "check.h"
 #include "crypto/crypto.h"
 #include "mtproto/transport.h"
+#include "splitmix.h"
 
 #include <sys/mman.h>
 #include <unistd.h>
@@ -27,10 +28,7 @@ typedef struct rng {
 
 static uint64_t rng_next(rng *r)
 {
-    uint64_t z = (r->state += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
+    return splitmix64(&r->state);
 }
 
 static size_t rng_below(rng *r, size_t n)
