@@ -1165,24 +1165,9 @@ int tgemu_session_pull(tgemu_session *s, tgb_time now, tgb_buf *out)
                                                          : TGB_MSG_ID_SERVER_PUSH);
         top_seqno = next_seqno(s, 0);
     }
-    size_t body_len = plain.len - 32;
-    tgb_put_le64(plain.data, (uint64_t)s->cb.salt_current(s->user_data, now));
-    tgb_put_le64(plain.data + 8, s->session_id);
-    tgb_put_le64(plain.data + 16, top_id);
-    tgb_put_le32(plain.data + 24, top_seqno);
-    tgb_put_le32(plain.data + 28, (uint32_t)body_len);
-    size_t pad = 12 + (16 - (plain.len + 12) % 16) % 16;
-    p = tgb_buf_extend(&plain, pad);
-    if ((rc = tgb_random_bytes(s->rnd, p, pad)) != 0)
+    tgb_msg_header h = {s->cb.salt_current(s->user_data, now), s->session_id, top_id, top_seqno};
+    if ((rc = tgb_encrypted_wrap(&plain, &h, s->auth_key, TGB_MTPROTO_SERVER, s->rnd, out)) != 0)
         goto fail;
-    if ((rc = tgb_buf_reserve(out, 24 + plain.len)) != 0)
-        goto fail;
-    p = tgb_buf_extend(out, 24 + plain.len);
-    if ((rc = tgb_mtproto_encrypt(s->auth_key, TGB_MTPROTO_SERVER, plain.data, plain.len, p)) !=
-        0) {
-        out->len -= 24 + plain.len;
-        goto fail;
-    }
     tgb_buf_free(&plain);
 
     out_msg *o = s->head;

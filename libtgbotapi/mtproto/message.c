@@ -1,4 +1,4 @@
-/* Message ids and unencrypted messages; see message.h. */
+/* Message ids, unencrypted messages and sealing encrypted ones; see message.h. */
 #include "mtproto/message.h"
 
 #include <string.h>
@@ -61,4 +61,30 @@ int tgb_plain_unwrap(const uint8_t *packet, size_t len, uint64_t *msg_id, const 
     *body = packet + 20;
     *body_len = n;
     return 0;
+}
+
+int tgb_encrypted_wrap(tgb_buf *plain, const tgb_msg_header *h, const uint8_t auth_key[256], int x,
+                       const tgb_random *rnd, tgb_buf *out)
+{
+    if (plain->len < 32 || plain->len - 32 > UINT32_MAX)
+        return TGB_ERR_INVALID;
+    tgb_put_le64(plain->data, (uint64_t)h->salt);
+    tgb_put_le64(plain->data + 8, h->session_id);
+    tgb_put_le64(plain->data + 16, h->msg_id);
+    tgb_put_le32(plain->data + 24, h->seqno);
+    tgb_put_le32(plain->data + 28, (uint32_t)(plain->len - 32));
+
+    size_t pad = 12 + (16 - (plain->len + 12) % 16) % 16;
+    uint8_t *p = tgb_buf_extend(plain, pad);
+    if (!p)
+        return TGB_ERR_NOMEM;
+    int rc = tgb_random_bytes(rnd, p, pad);
+    if (rc)
+        return rc;
+    if ((rc = tgb_buf_reserve(out, 24 + plain->len)) != 0)
+        return rc;
+    p = tgb_buf_extend(out, 24 + plain->len);
+    if ((rc = tgb_mtproto_encrypt(auth_key, x, plain->data, plain->len, p)) != 0)
+        out->len -= 24 + plain->len;
+    return rc;
 }

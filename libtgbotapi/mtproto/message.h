@@ -1,11 +1,12 @@
 /*
- * Message ids and unencrypted messages, shared by the auth-key exchange and sessions,
- * client and server side (https://core.telegram.org/mtproto/description).
+ * Message ids, unencrypted messages and the sealing of encrypted ones, shared by the auth-key
+ * exchange and sessions, client and server side (https://core.telegram.org/mtproto/description).
  */
 #ifndef TGB_MTPROTO_MESSAGE_H
 #define TGB_MTPROTO_MESSAGE_H
 
 #include "base/buf.h"
+#include "crypto/crypto.h"
 
 #include <tgbotapi/tgbotapi.h>
 
@@ -67,5 +68,23 @@ int tgb_plain_wrap(tgb_buf *out, uint64_t msg_id, const uint8_t *body, size_t le
  */
 int tgb_plain_unwrap(const uint8_t *packet, size_t len, uint64_t *msg_id, const uint8_t **body,
                      size_t *body_len);
+
+/** The header of an encrypted message (MTProto 2.0), as its sender fills it. */
+typedef struct tgb_msg_header {
+    int64_t salt;
+    uint64_t session_id, msg_id;
+    uint32_t seqno;
+} tgb_msg_header;
+
+/**
+ * Seals an encrypted message whose plaintext is in `plain`: its first 32 bytes, which
+ * the caller left for them, receive `h` and the length of what follows; 12..27 bytes of
+ * random padding make the whole a multiple of 16 (D "Defining aes_key and aes_iv");
+ * the packet (auth_key_id, msg_key, ciphertext) is appended to `out`. `x` is the
+ * sender's side (TGB_MTPROTO_CLIENT or TGB_MTPROTO_SERVER). On failure `out` is as it
+ * was; `plain` is the caller's to free either way.
+ */
+int tgb_encrypted_wrap(tgb_buf *plain, const tgb_msg_header *h, const uint8_t auth_key[256], int x,
+                       const tgb_random *rnd, tgb_buf *out);
 
 #endif

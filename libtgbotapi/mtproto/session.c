@@ -697,28 +697,9 @@ int tgb_mtp_session_pull(tgb_mtp_session *s, tgb_time now, tgb_buf *out)
         container_id = top_id = tgb_msg_id_next(&s->ids, now, TGB_MSG_ID_CLIENT);
         top_seqno = next_seqno(s, 0);
     }
-    size_t body_len = plain.len - 32;
-    tgb_put_le64(plain.data, (uint64_t)s->salt);
-    tgb_put_le64(plain.data + 8, s->session_id);
-    tgb_put_le64(plain.data + 16, top_id);
-    tgb_put_le32(plain.data + 24, top_seqno);
-    tgb_put_le32(plain.data + 28, (uint32_t)body_len);
-
-    /* D "Defining aes_key and aes_iv": MTProto 2.0 needs 12..1024 bytes of random
-     * padding making the total a multiple of 16 */
-    size_t pad = 12 + (16 - (plain.len + 12) % 16) % 16;
-    uint8_t *padp = tgb_buf_extend(&plain, pad);
-    if ((rc = tgb_random_bytes(s->rnd, padp, pad)) != 0)
+    tgb_msg_header h = {s->salt, s->session_id, top_id, top_seqno};
+    if ((rc = tgb_encrypted_wrap(&plain, &h, s->auth_key, TGB_MTPROTO_CLIENT, s->rnd, out)) != 0)
         goto fail;
-    uint8_t *enc;
-    if ((rc = tgb_buf_reserve(out, 24 + plain.len)) != 0)
-        goto fail;
-    enc = tgb_buf_extend(out, 24 + plain.len);
-    if ((rc = tgb_mtproto_encrypt(s->auth_key, TGB_MTPROTO_CLIENT, plain.data, plain.len, enc)) !=
-        0) {
-        out->len -= 24 + plain.len;
-        goto fail;
-    }
     tgb_buf_free(&plain);
 
     /* The packet is out: update what was in it. */
