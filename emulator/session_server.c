@@ -493,21 +493,13 @@ typedef struct in_msg {
     size_t body_off; /* in the unpack buffer, SIZE_MAX if not there */
 } in_msg;
 
+/* A gzip_packed message body, unpacked; one that holds another gzip_packed is refused. */
 static int unpack(const uint8_t *p, size_t n, tgb_buf *unpacked, size_t *off, size_t *len)
 {
-    tgb_wire r = {p + 4, n - 4, 0};
-    size_t zn = 0;
-    const uint8_t *z = tgb_wire_bytes(&r, &zn);
-    if (r.bad)
-        return TGB_ERR_PROTOCOL;
-    *off = unpacked->len;
-    int rc = tgb_gzip_unpack(z, zn, TGB_GZIP_MAX_UNPACKED - unpacked->len, unpacked);
-    if (rc)
-        return rc;
-    *len = unpacked->len - *off;
-    if (*len < 4 || *len % 4 || tgb_le32(unpacked->data + *off) == TL_ID_gzip_packed)
-        return TGB_ERR_PROTOCOL;
-    return 0;
+    int rc = tgb_gzip_packed_unpack(p, n, unpacked, off, len);
+    if (rc == 0 && tgb_le32(unpacked->data + *off) == TL_ID_gzip_packed)
+        rc = TGB_ERR_PROTOCOL;
+    return rc;
 }
 
 static int cmp_id(const void *a, const void *b)

@@ -1,5 +1,6 @@
 /* gzip_packed payloads on zlib; see gzip.h. */
 #include "mtproto/gzip.h"
+#include "mtproto/wire.h"
 
 #include <tgbotapi/tgbotapi.h>
 
@@ -97,4 +98,21 @@ int tgb_gzip_unpack(const uint8_t *in, size_t len, size_t max_out, tgb_buf *out)
     if (rc)
         out->len = start;
     return rc;
+}
+
+int tgb_gzip_packed_unpack(const uint8_t *p, size_t n, tgb_buf *unpacked, size_t *off, size_t *len)
+{
+    tgb_wire r = {p + 4, n - 4, 0};
+    size_t zn = 0;
+    const uint8_t *z = tgb_wire_bytes(&r, &zn);
+    if (r.bad)
+        return TGB_ERR_PROTOCOL;
+    *off = unpacked->len;
+    int rc = tgb_gzip_unpack(z, zn, TGB_GZIP_MAX_UNPACKED - unpacked->len, unpacked);
+    if (rc)
+        return rc;
+    *len = unpacked->len - *off;
+    if (*len < 4 || *len % 4)
+        return TGB_ERR_PROTOCOL;
+    return 0;
 }

@@ -33,4 +33,12 @@ int tgb_gzip_pack(const uint8_t *in, size_t len, tgb_buf *out);
  */
 int tgb_gzip_unpack(const uint8_t *in, size_t len, size_t max_out, tgb_buf *out);
 
+/**
+ * Unpacks the gzip_packed object at `p` (`n` bytes, at least 4, its constructor first)
+ * onto the end of `unpacked`, which holds at most TGB_GZIP_MAX_UNPACKED in all: *off
+ * and *len say where the object now lies. It must be whole words, at least one. Returns
+ * 0, TGB_ERR_PROTOCOL, TGB_ERR_LIMIT or TGB_ERR_NOMEM. Shared by both session cores.
+ */
+int tgb_gzip_packed_unpack(const uint8_t *p, size_t n, tgb_buf *unpacked, size_t *off, size_t *len);
+
 #endif

@@ -750,24 +750,6 @@ typedef struct in_msg {
     size_t body_off, result_off; /* into the unpack buffer, SIZE_MAX if not there */
 } in_msg;
 
-/* Unpacks a gzip_packed object (at `p`, `n` bytes) into `unpacked`: its offset there. */
-static int unpack(const uint8_t *p, size_t n, tgb_buf *unpacked, size_t *off, size_t *len)
-{
-    tgb_wire r = {p + 4, n - 4, 0};
-    size_t zn = 0;
-    const uint8_t *z = tgb_wire_bytes(&r, &zn);
-    if (r.bad)
-        return TGB_ERR_PROTOCOL;
-    *off = unpacked->len;
-    int rc = tgb_gzip_unpack(z, zn, TGB_GZIP_MAX_UNPACKED - unpacked->len, unpacked);
-    if (rc)
-        return rc;
-    *len = unpacked->len - *off;
-    if (*len < 4 || *len % 4)
-        return TGB_ERR_PROTOCOL;
-    return 0;
-}
-
 /* Unpacks a message body (gzip_packed) and an rpc_result's result (gzip_packed too). */
 static int decode_msg(in_msg *m, tgb_buf *unpacked)
 {
@@ -776,7 +758,7 @@ static int decode_msg(in_msg *m, tgb_buf *unpacked)
     if (m->len < 4)
         return TGB_ERR_PROTOCOL;
     if (tgb_le32(b) == TL_ID_gzip_packed) {
-        int rc = unpack(b, m->len, unpacked, &m->body_off, &m->len);
+        int rc = tgb_gzip_packed_unpack(b, m->len, unpacked, &m->body_off, &m->len);
         if (rc)
             return rc;
         b = unpacked->data + m->body_off;
@@ -789,7 +771,8 @@ static int decode_msg(in_msg *m, tgb_buf *unpacked)
             return TGB_ERR_PROTOCOL;
         m->result_len = m->len - 12;
         if (tgb_le32(b + 12) == TL_ID_gzip_packed) {
-            int rc = unpack(b + 12, m->result_len, unpacked, &m->result_off, &m->result_len);
+            int rc = tgb_gzip_packed_unpack(b + 12, m->result_len, unpacked, &m->result_off,
+                                            &m->result_len);
             if (rc)
                 return rc;
         }
@@ -807,34 +790,20 @@ static int flatten(const uint8_t *body, size_t len, uint64_t msg_id, uint32_t se
     int rc = decode_msg(&top, unpacked);
     if (rc)
         return rc;
-    const uint8_t *b = top.body_off == SIZE_MAX ? body : unpacked->data + top.body_off;
-    if (tgb_le32(b) != TL_ID_msg_container) {
+    /* decode_msg refused a gzip_packed container: only a body left as sent can be one */
+    if (top.body_off != SIZE_MAX || tgb_le32(body) != TL_ID_msg_container) {
         *one = top;
         *msgs = one;
         *count = 1;
         return 0;
     }
-    /* the container itself may have come gzip_packed; copy it out of the buffer that
-     * keeps growing */
-    uint8_t *copy = NULL;
-    if (top.body_off != SIZE_MAX) {
-        copy = malloc(top.len);
-        if (!copy)
-            return TGB_ERR_NOMEM;
-        memcpy(copy, b, top.len);
-        b = copy;
-    }
-    tgb_wire r = {b + 4, top.len - 4, 0};
+    tgb_wire r = {body + 4, len - 4, 0};
     uint32_t n = tgb_wire_u32(&r);
-    if (r.bad || n > MAX_CONTAINER_IN || (size_t)n * 16 > r.n) {
-        free(copy);
+    if (r.bad || n > MAX_CONTAINER_IN || (size_t)n * 16 > r.n)
         return TGB_ERR_PROTOCOL;
-    }
     in_msg *v = calloc(n ? n : 1, sizeof(*v));
-    if (!v) {
-        free(copy);
+    if (!v)
         return TGB_ERR_NOMEM;
-    }
     for (uint32_t i = 0; i < n && !rc; i++) {
         v[i].msg_id = tgb_wire_u64(&r);
         v[i].seqno = tgb_wire_u32(&r);
@@ -852,21 +821,9 @@ static int flatten(const uint8_t *body, size_t len, uint64_t msg_id, uint32_t se
             break;
         }
         rc = decode_msg(&v[i], unpacked);
-        if (rc == 0 && v[i].body_off != SIZE_MAX &&
-            tgb_le32(unpacked->data + v[i].body_off) == TL_ID_msg_container)
-            rc = TGB_ERR_PROTOCOL;
     }
     if (!rc && r.n)
         rc = TGB_ERR_PROTOCOL;
-    if (rc == 0 && copy) {
-        /* bodies point into `copy`: move them into the unpack buffer as well */
-        size_t base = unpacked->len;
-        rc = tgb_buf_append(unpacked, copy, top.len);
-        for (uint32_t i = 0; i < n && !rc; i++)
-            if (v[i].body_off == SIZE_MAX)
-                v[i].body_off = base + (size_t)(v[i].body - copy);
-    }
-    free(copy);
     if (rc) {
         free(v);
         return rc;
