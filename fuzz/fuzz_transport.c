@@ -2,7 +2,7 @@
  * Fuzz target: arbitrary bytes as what one end of an MTProto TCP connection receives.
  *
  *   byte 0     bits 0..2: the receiver, 0 a server framer (which detects the transport),
- *              1..7 a client framer of one of the seven transports (see `transports`);
+ *              1..7 a client framer of one of the seven transports (tests/transports.h);
  *              bit 7: the server accepts packets of at most 256 bytes instead of 16 MiB
  *   byte 1     bits 0..3: k, the number of chunk sizes; bits 4..6: their scale s
  *   k bytes    chunk sizes, (b + 1) << s, used in turn; with k = 0 the stream is fed whole
@@ -14,21 +14,12 @@
  */
 #include "crypto/crypto.h"
 #include "mtproto/transport.h"
+#include "transports.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static const int transports[7] = {
-    TGB_TRANSPORT_ABRIDGED,
-    TGB_TRANSPORT_INTERMEDIATE,
-    TGB_TRANSPORT_PADDED_INTERMEDIATE,
-    TGB_TRANSPORT_FULL,
-    TGB_TRANSPORT_ABRIDGED | TGB_TRANSPORT_OBFUSCATED,
-    TGB_TRANSPORT_INTERMEDIATE | TGB_TRANSPORT_OBFUSCATED,
-    TGB_TRANSPORT_PADDED_INTERMEDIATE | TGB_TRANSPORT_OBFUSCATED,
-};
 
 /*
  * The client framers' random source: fixed, so that the seeds make_transport_corpus.c
@@ -91,7 +82,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     tgb_buf preamble;
     tgb_buf_init(&preamble, 0);
     int rc = who == 0 ? tgb_framer_new_server(&f, max_packet)
-                      : tgb_framer_new_client(&f, transports[who - 1], 2, &rnd, &preamble);
+                      : tgb_framer_new_client(&f, all_transports[who - 1], 2, &rnd, &preamble);
     tgb_buf_free(&preamble);
     if (rc != 0)
         abort();

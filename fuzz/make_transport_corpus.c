@@ -7,19 +7,10 @@
  */
 #include "crypto/crypto.h"
 #include "mtproto/transport.h"
+#include "transports.h"
 
 #include <stdio.h>
 #include <string.h>
-
-static const int transports[7] = {
-    TGB_TRANSPORT_ABRIDGED,
-    TGB_TRANSPORT_INTERMEDIATE,
-    TGB_TRANSPORT_PADDED_INTERMEDIATE,
-    TGB_TRANSPORT_FULL,
-    TGB_TRANSPORT_ABRIDGED | TGB_TRANSPORT_OBFUSCATED,
-    TGB_TRANSPORT_INTERMEDIATE | TGB_TRANSPORT_OBFUSCATED,
-    TGB_TRANSPORT_PADDED_INTERMEDIATE | TGB_TRANSPORT_OBFUSCATED,
-};
 
 static const char *const names[7] = {"abridged",     "intermediate",     "padded",    "full",
                                      "obf-abridged", "obf-intermediate", "obf-padded"};
@@ -72,7 +63,7 @@ int main(int argc, char **argv)
     int bad = 0;
     char name[64];
 
-    for (int t = 0; t < 7; t++) {
+    for (size_t t = 0; t < NTRANSPORTS; t++) {
         /* client -> server, for the server framer (who = 0) */
         uint32_t counter = 1000;
         tgb_random rnd = {fixed_random, &counter};
@@ -80,7 +71,7 @@ int main(int argc, char **argv)
         tgb_buf_init(&up, 0);
         tgb_buf_init(&down, 0);
         tgb_framer *c = NULL, *s = NULL;
-        bad |= tgb_framer_new_client(&c, transports[t], 2, &rnd, &up) != 0;
+        bad |= tgb_framer_new_client(&c, all_transports[t], 2, &rnd, &up) != 0;
         for (int i = 0; i < 3 && c; i++) {
             packet(pkt, sizes[i], (unsigned)i);
             bad |= tgb_framer_write(c, pkt, sizes[i], &rnd, &up) != 0;
@@ -94,7 +85,7 @@ int main(int argc, char **argv)
         /* server -> client: the client the fuzzer makes (dc 2, random counter from 0) */
         counter = 0;
         up.len = 0;
-        bad |= tgb_framer_new_client(&c, transports[t], 2, &rnd, &up) != 0;
+        bad |= tgb_framer_new_client(&c, all_transports[t], 2, &rnd, &up) != 0;
         bad |= tgb_framer_new_server(&s, 0) != 0;
         /* one packet first, so the server has seen enough to know the transport (full:
          * its length and seq_no) */

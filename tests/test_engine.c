@@ -15,6 +15,7 @@
 #include "tl/tl_api.h"
 #include "tl/tl_layers.h"
 #include "tl/tl_transcode.h"
+#include "transports.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -90,25 +91,15 @@ static void check_nearest(const struct many *m, int expect_flood)
     CHECK_EQ(flood, expect_flood);
 }
 
-static const int transports[] = {
-    TGB_TRANSPORT_ABRIDGED,
-    TGB_TRANSPORT_INTERMEDIATE,
-    TGB_TRANSPORT_PADDED_INTERMEDIATE,
-    TGB_TRANSPORT_FULL,
-    TGB_TRANSPORT_ABRIDGED | TGB_TRANSPORT_OBFUSCATED,
-    TGB_TRANSPORT_INTERMEDIATE | TGB_TRANSPORT_OBFUSCATED,
-    TGB_TRANSPORT_PADDED_INTERMEDIATE | TGB_TRANSPORT_OBFUSCATED,
-};
-
 /* ------------------------------------------------------------------ tests */
 
 /* A fresh session makes a key and gets help.getConfig answered, over every transport. */
 static void test_every_transport(void)
 {
-    for (size_t t = 0; t < sizeof(transports) / sizeof(transports[0]); t++) {
+    for (size_t t = 0; t < NTRANSPORTS; t++) {
         struct rig r;
         rig_init(&r, 1000 + (uint32_t)t);
-        CHECK_OK(rig_session(&r, transports[t], NULL));
+        CHECK_OK(rig_session(&r, all_transports[t], NULL));
         tgb_buf q;
         tgb_buf_init(&q, 0);
         encode_fn(&q, &tgb_tl_c_help_getConfig);
@@ -158,11 +149,11 @@ static void transcript(uint32_t seed, int transport, uint8_t out[32])
 
 static void test_byte_exact(void)
 {
-    for (size_t t = 0; t < sizeof(transports) / sizeof(transports[0]); t++) {
+    for (size_t t = 0; t < NTRANSPORTS; t++) {
         uint8_t a[32], b[32], c[32];
-        transcript(77, transports[t], a);
-        transcript(77, transports[t], b);
-        transcript(78, transports[t], c);
+        transcript(77, all_transports[t], a);
+        transcript(77, all_transports[t], b);
+        transcript(78, all_transports[t], c);
         CHECK_MEM(a, b, 32);
         CHECK(memcmp(a, c, 32) != 0);
     }

@@ -12,6 +12,7 @@
 #include "emulator/server.h"
 #include "runtime/loop.h"
 #include "tl/tl_api.h"
+#include "transports.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -158,24 +159,15 @@ static void on_answer(void *user_data, const tgb_rpc_answer *a)
 
 static void test_every_transport_over_tcp(void)
 {
-    static const int transports[] = {
-        TGB_TRANSPORT_ABRIDGED,
-        TGB_TRANSPORT_INTERMEDIATE,
-        TGB_TRANSPORT_PADDED_INTERMEDIATE,
-        TGB_TRANSPORT_FULL,
-        TGB_TRANSPORT_ABRIDGED | TGB_TRANSPORT_OBFUSCATED,
-        TGB_TRANSPORT_INTERMEDIATE | TGB_TRANSPORT_OBFUSCATED,
-        TGB_TRANSPORT_PADDED_INTERMEDIATE | TGB_TRANSPORT_OBFUSCATED,
-    };
     struct emu e;
     emu_start(&e);
     tgb_runtime *rt;
     CHECK_OK(tgb_runtime_new(&rt));
     tgb_buf q;
     nearest_query(&q);
-    for (size_t i = 0; i < sizeof(transports) / sizeof(transports[0]); i++) {
+    for (size_t i = 0; i < NTRANSPORTS; i++) {
         tgb_session_settings st;
-        settings_for(&e, &st, transports[i]);
+        settings_for(&e, &st, all_transports[i]);
         tgb_runtime_session *rs;
         CHECK_OK(tgb_runtime_session_open(rt, &st, NULL, NULL, &rs));
         /* blocking form */

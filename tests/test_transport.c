@@ -13,6 +13,7 @@
 #include "crypto/crypto.h"
 #include "mtproto/transport.h"
 #include "splitmix.h"
+#include "transports.h"
 
 #include <sys/mman.h>
 #include <unistd.h>
@@ -102,17 +103,6 @@ static const char *transport_name(int t)
     default: return "?";
     }
 }
-
-static const int all_transports[] = {
-    TGB_TRANSPORT_ABRIDGED,
-    TGB_TRANSPORT_INTERMEDIATE,
-    TGB_TRANSPORT_PADDED_INTERMEDIATE,
-    TGB_TRANSPORT_FULL,
-    TGB_TRANSPORT_ABRIDGED | OBF,
-    TGB_TRANSPORT_INTERMEDIATE | OBF,
-    TGB_TRANSPORT_PADDED_INTERMEDIATE | OBF,
-};
-#define NTRANSPORTS (sizeof(all_transports) / sizeof(all_transports[0]))
 
 /* ------------------------------------------------------------------ crc32 */
 
