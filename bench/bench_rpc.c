@@ -13,6 +13,7 @@
  * 3. Memory: 1000 sessions with a key, connected and idle; heap bytes per session.
  */
 #include "crypto/crypto.h"
+#include "emu_thread.h"
 #include "emulator/server.h"
 #include "engine_rig.h"
 #include "runtime/loop.h"
@@ -97,19 +98,6 @@ static void in_process(int depth, double seconds)
 }
 
 /* ------------------------------------------------------------------ loopback TCP */
-
-struct emu {
-    tgb_loop *loop;
-    tgemu_server *srv;
-    pthread_t thread;
-    char dir[64];
-};
-
-static void *emu_run(void *arg)
-{
-    tgb_loop_run(((struct emu *)arg)->loop);
-    return NULL;
-}
 
 struct tcp_flow {
     tgb_runtime_session *rs;
@@ -310,23 +298,12 @@ int main(int argc, char **argv)
     in_process(64, seconds);
 
     struct emu e;
-    snprintf(e.dir, sizeof(e.dir), "/tmp/tgb-bench-XXXXXX");
-    if (!mkdtemp(e.dir))
+    if (emu_start(&e, 1, "bench") != 0)
         return 1;
-    RIG_MUST(tgb_loop_new(&e.loop));
-    tgemu_server_config cfg = {e.dir, "127.0.0.1", 0, 1, NULL, NULL};
-    RIG_MUST(tgemu_server_new(&e.srv, e.loop, &cfg));
-    pthread_create(&e.thread, NULL, emu_run, &e);
     over_tcp(&e, 1, 1, seconds);
     over_tcp(&e, 1, 64, seconds);
     over_tcp(&e, 16, 8, seconds);
-    tgb_loop_stop(e.loop);
-    pthread_join(e.thread, NULL);
-    tgemu_server_del(e.srv);
-    tgb_loop_del(e.loop);
-    char cmd[96];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", e.dir);
-    if (system(cmd) != 0)
+    if (emu_stop(&e) != 0)
         return 1;
 
     memory();

@@ -9,6 +9,7 @@
 #define _GNU_SOURCE
 #include "check.h"
 #include "crypto/crypto.h"
+#include "emu_thread.h"
 #include "emulator/server.h"
 #include "runtime/loop.h"
 #include "tl/tl_api.h"
@@ -18,40 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-struct emu {
-    tgb_loop *loop;
-    tgemu_server *srv;
-    pthread_t thread;
-    char dir[64];
-};
-
-static void *emu_run(void *arg)
-{
-    tgb_loop_run(((struct emu *)arg)->loop);
-    return NULL;
-}
-
-static void emu_start(struct emu *e)
-{
-    snprintf(e->dir, sizeof(e->dir), "/tmp/tgb-runtime-test-XXXXXX");
-    CHECK(mkdtemp(e->dir) != NULL);
-    CHECK_OK(tgb_loop_new(&e->loop));
-    tgemu_server_config cfg = {e->dir, "127.0.0.1", 0, 2, NULL, NULL};
-    CHECK_OK(tgemu_server_new(&e->srv, e->loop, &cfg));
-    CHECK_EQ(pthread_create(&e->thread, NULL, emu_run, e), 0);
-}
-
-static void emu_stop(struct emu *e)
-{
-    tgb_loop_stop(e->loop);
-    pthread_join(e->thread, NULL);
-    tgemu_server_del(e->srv);
-    tgb_loop_del(e->loop);
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", e->dir);
-    CHECK_EQ(system(cmd), 0);
-}
 
 /* Runs fn(arg) on the emulator's loop thread and waits for it: the DCs are that
  * thread's alone. */
@@ -160,7 +127,7 @@ static void on_answer(void *user_data, const tgb_rpc_answer *a)
 static void test_every_transport_over_tcp(void)
 {
     struct emu e;
-    emu_start(&e);
+    CHECK_EQ(emu_start(&e, 2, "runtime-test"), 0);
     tgb_runtime *rt;
     CHECK_OK(tgb_runtime_new(&rt));
     tgb_buf q;
@@ -192,13 +159,13 @@ static void test_every_transport_over_tcp(void)
     CHECK_EQ(st.queries, 7 * 51);
     tgb_buf_free(&q);
     tgb_runtime_del(rt);
-    emu_stop(&e);
+    CHECK_EQ(emu_stop(&e), 0);
 }
 
 static void test_persisted_key_and_close(void)
 {
     struct emu e;
-    emu_start(&e);
+    CHECK_EQ(emu_start(&e, 2, "runtime-test"), 0);
     tgb_runtime *rt;
     CHECK_OK(tgb_runtime_new(&rt));
     tgb_buf q;
@@ -253,7 +220,7 @@ static void test_persisted_key_and_close(void)
 
     tgb_buf_free(&q);
     tgb_runtime_del(rt); /* with nothing pending, and after a timed-out wait */
-    emu_stop(&e);
+    CHECK_EQ(emu_stop(&e), 0);
 }
 
 int main(void)
