@@ -9,6 +9,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "fuzz_handshake_fixture.h"
+#include "mtproto/auth_common.h"
 #include "tl/tl.h"
 #include "tl/tl_api.h"
 
@@ -77,15 +78,6 @@ static void wrap(tgb_buf *out, const void *obj)
     tgb_buf_free(&body);
 }
 
-static size_t be_bytes(uint64_t v, uint8_t out[8])
-{
-    size_t n = 0;
-    for (int s = 56; s >= 0; s -= 8)
-        if (n || (v >> s) & 0xff || s == 0)
-            out[n++] = (uint8_t)(v >> s);
-    return n;
-}
-
 /*
  * req_DH_params as the fixed client would send it at step 2, but with the inner-data
  * form `form` (0 p_q_inner_data, 1 _dc, 2 _temp, 3 _temp_dc) under RSA_PAD or the
@@ -110,8 +102,8 @@ static void req_dh_form(tgb_buf *out, int form, int old_scheme)
     if (tgb_pq_factorize(pq, &p, &q))
         abort();
     uint8_t pb[8], qb[8], new_nonce[32], enc[256];
-    tgb_tl_string p_s = {(const char *)pb, be_bytes(p, pb)};
-    tgb_tl_string q_s = {(const char *)qb, be_bytes(q, qb)};
+    tgb_tl_string p_s = {(const char *)pb, tgb_auth_be_minimal(p, pb)};
+    tgb_tl_string q_s = {(const char *)qb, tgb_auth_be_minimal(q, qb)};
     hs_rng r = {0x1234u + (uint64_t)form * 2 + (uint64_t)old_scheme};
     tgb_random rnd = {hs_rng_fn, &r};
     hs_rng_fn(&r, new_nonce, 32);

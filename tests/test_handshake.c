@@ -11,6 +11,7 @@
 #include "check.h"
 #include "crypto/crypto.h"
 #include "emulator/auth_server.h"
+#include "mtproto/auth_common.h"
 #include "mtproto/handshake.h"
 #include "mtproto/message.h"
 #include "splitmix.h"
@@ -614,15 +615,6 @@ static tl_object *manual_reply(manual *m)
     return unwrap_obj(&m->arena, &m->reply);
 }
 
-static size_t be_bytes(uint64_t v, uint8_t out[8])
-{
-    size_t n = 0;
-    for (int s = 56; s >= 0; s -= 8)
-        if (n || (v >> s) & 0xff || s == 0)
-            out[n++] = (uint8_t)(v >> s);
-    return n;
-}
-
 /* req_pq_multi (or req_pq) -> resPQ; returns the server's code. */
 static int manual_req_pq(manual *m, int legacy)
 {
@@ -676,9 +668,9 @@ static int manual_req_dh(manual *m, const req_opts *o)
 {
     fill(m, m->new_nonce, 32);
     uint8_t pb[8], qb[8], pqb[8];
-    tgb_tl_string pq_s = {(const char *)pqb, be_bytes(m->pq, pqb)};
-    tgb_tl_string p_s = {(const char *)pb, be_bytes(o->wrong_p ? m->p + 2 : m->p, pb)};
-    tgb_tl_string q_s = {(const char *)qb, be_bytes(m->q, qb)};
+    tgb_tl_string pq_s = {(const char *)pqb, tgb_auth_be_minimal(m->pq, pqb)};
+    tgb_tl_string p_s = {(const char *)pb, tgb_auth_be_minimal(o->wrong_p ? m->p + 2 : m->p, pb)};
+    tgb_tl_string q_s = {(const char *)qb, tgb_auth_be_minimal(m->q, qb)};
     if (o->swap_pq) {
         tgb_tl_string t = p_s;
         p_s = q_s;
